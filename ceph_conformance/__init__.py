@@ -1,0 +1,1 @@
+"""Harness library of the Ceph conformance suite: targets, clients, waits, health gate, reports."""

@@ -1,0 +1,130 @@
+"""S3 through boto3: clients, run-scoped buckets that are removed after each check, timings."""
+
+import hashlib
+import time
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+MiB = 1024 * 1024
+
+
+def make_client(endpoint, creds, max_attempts=2):
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        region_name="us-east-1",
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            # RGW 16 predates the CRC checksums newer SDKs add by default.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def error_code(exc):
+    """The S3 error code and HTTP status of a ClientError: ('NoSuchKey', 404)."""
+    err = exc.response.get("Error", {})
+    return err.get("Code"), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+class Timer:
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.t0
+
+    def mb_per_s(self, nbytes):
+        return nbytes / 1e6 / max(self.seconds, 1e-9)
+
+
+class S3Workspace:
+    """One user's S3 for one check: makes buckets with run-scoped names and removes them after."""
+
+    def __init__(self, client, namer, endpoint):
+        self.client = client
+        self.endpoint = endpoint
+        self._namer = namer
+        self.buckets = []
+
+    def new_bucket(self, **kwargs):
+        name = self._namer("bkt")
+        self.client.create_bucket(Bucket=name, **kwargs)
+        self.buckets.append(name)
+        return name
+
+    def cleanup(self):
+        """Delete every bucket this workspace made, with its objects and open uploads.
+
+        Returns problems as text (the user's purge at the end of the run is the fallback)."""
+        problems = []
+        for bucket in reversed(self.buckets):
+            try:
+                empty_and_delete(self.client, bucket)
+            except botocore.exceptions.ClientError as exc:
+                if error_code(exc)[0] != "NoSuchBucket":
+                    problems.append(f"bucket {bucket}: {exc}")
+            except (botocore.exceptions.BotoCoreError, OSError) as exc:
+                problems.append(f"bucket {bucket}: {exc}")
+        self.buckets.clear()
+        return problems
+
+
+def empty_and_delete(client, bucket):
+    for page in client.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+        for upload in page.get("Uploads", []):
+            client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"])
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    client.delete_bucket(Bucket=bucket)
+
+
+CONNECTION_ERRORS = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+)
+
+
+def describe_unreachable(exc):
+    """A one-line failure for an S3 endpoint that cannot be reached, or None if exc is not that."""
+    import urllib.error
+
+    if isinstance(exc, CONNECTION_ERRORS):
+        return f"S3 endpoint unreachable: {exc}. Is RGW running and listening there?"
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        return f"S3 endpoint unreachable over plain HTTP: {exc.reason}. Is RGW running and listening there?"
+    return None
+
+
+def expect_error(code, status, call, *args, **kwargs):
+    """Call an S3 operation that must be refused with this error code and HTTP status."""
+    __tracebackhide__ = True
+    try:
+        result = call(*args, **kwargs)
+    except botocore.exceptions.ClientError as exc:
+        got = error_code(exc)
+        if got != (code, status):
+            raise AssertionError(f"{call.__name__} was refused with {got[0]} (HTTP {got[1]}), expected {code} "
+                                 f"(HTTP {status})") from None
+        return exc
+    status_got = (result or {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
+    raise AssertionError(f"{call.__name__} succeeded (HTTP {status_got}); expected it to be refused with "
+                         f"{code} (HTTP {status})")

@@ -1,0 +1,75 @@
+"""The HEALTH_OK gate: checks run only on a cluster that is healthy, and the session ends healthy."""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from .health import all_problems, take_snapshot
+from .secrets import scrub
+from .waits import WaitTimeout, wait_for
+
+
+@dataclass
+class GateResult:
+    ok: bool
+    waited_s: float
+    timeout_s: float
+    problems: list = field(default_factory=list)
+    health_detail: str = ""
+    muted: list = field(default_factory=list)
+    muted_seen: list = field(default_factory=list)  # muted codes that were actually raised
+
+    def message(self):
+        if self.ok:
+            return f"HEALTH_OK gate passed after {self.waited_s:.0f}s"
+        lines = [f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s):"]
+        lines += [f"  - {p}" for p in self.problems]
+        if self.health_detail:
+            lines += ["ceph health detail:"] + ["  " + line for line in self.health_detail.splitlines()]
+        return "\n".join(lines)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def run_gate(client, timeout, muted=(), interval=2.0):
+    """Wait until the cluster meets every criterion, at most timeout seconds."""
+    muted = sorted(set(muted))
+    started = time.monotonic()
+    seen = {}
+
+    def probe():
+        snap = take_snapshot(client, timeout=30)
+        seen["snap"] = snap
+        problems = all_problems(snap, muted)
+        return not problems, problems
+
+    try:
+        wait_for(probe, what="HEALTH_OK", timeout=timeout, interval=interval)
+    except WaitTimeout as exc:
+        problems = exc.last_state if isinstance(exc.last_state, list) else [str(exc.last_state)]
+        try:
+            detail = client.ceph("health", "detail", timeout=30).strip()
+        except Exception as err:  # noqa: BLE001 - the cluster may be unreachable; say so
+            detail = f"(could not read: {err})"
+        return GateResult(
+            ok=False,
+            waited_s=round(time.monotonic() - started, 1),
+            timeout_s=timeout,
+            problems=[scrub(p) for p in problems],
+            health_detail=scrub(detail),
+            muted=muted,
+            muted_seen=_muted_seen(seen.get("snap"), muted),
+        )
+    return GateResult(
+        ok=True,
+        waited_s=round(time.monotonic() - started, 1),
+        timeout_s=timeout,
+        muted=muted,
+        muted_seen=_muted_seen(seen.get("snap"), muted),
+    )
+
+
+def _muted_seen(snap, muted):
+    if snap is None:
+        return []
+    return sorted(code for code in snap.checks if code in muted)

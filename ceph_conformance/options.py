@@ -1,0 +1,103 @@
+"""Command-line options of the suite, validated into one RunOptions (config from one place)."""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .targets import PLANNED, TARGETS
+
+
+class OptionError(ValueError):
+    """Bad input: one line saying what is wrong and what to do."""
+
+
+@dataclass
+class RunOptions:
+    target: str = "local"
+    ceph_conf: str | None = None
+    ceph_keyring: str | None = None
+    rgw_endpoint: str | None = None
+    nodes: int = 3
+    osds_per_node: int = 1
+    osd_size_gib: float = 6.0
+    rgw_port: int = 0
+    gate_timeout: float = 300.0
+    mute_health: list = field(default_factory=list)
+    keep_cluster: bool = False
+    run_root: str = "/var/tmp/ceph-conformance"
+    report_dir: str = "reports"
+
+
+def add_options(parser):
+    g = parser.getgroup("ceph-conformance", "Ceph conformance suite")
+    g.addoption("--target", default="local",
+                help="where the cluster comes from: local (default, real daemons on this host) or "
+                     "ceph (an existing cluster, with --ceph-conf)")
+    g.addoption("--ceph-conf", default=None, help="ceph.conf of an existing cluster (--target ceph)")
+    g.addoption("--ceph-keyring", default=None, help="admin keyring of an existing cluster (--target ceph)")
+    g.addoption("--rgw-endpoint", default=None, help="S3 endpoint URL of an existing cluster (--target ceph)")
+    g.addoption("--nodes", type=int, default=3, help="local target: CRUSH hosts (default 3)")
+    g.addoption("--osds-per-node", type=int, default=1, help="local target: OSDs per host (default 1)")
+    g.addoption("--osd-size-gib", type=float, default=6.0, help="local target: size of each OSD's sparse file")
+    g.addoption("--rgw-port", type=int, default=0, help="local target: RGW port on 127.0.0.1 (default: a free one)")
+    g.addoption("--gate-timeout", type=float, default=300.0, help="seconds the HEALTH_OK gate waits (default 300)")
+    g.addoption("--mute-health", action="append", default=[], metavar="CODE",
+                help="accept this Ceph health code in the gate (repeatable; listed in the report)")
+    g.addoption("--keep-cluster", action="store_true", help="local target: leave the cluster up after the run")
+    g.addoption("--run-root", default="/var/tmp/ceph-conformance",
+                help="where run directories (cluster data, loop files) live")
+    g.addoption("--report-dir", default="reports", help="where reports/<run-id>/ is written")
+
+
+def from_pytest(config):
+    get = config.getoption
+    opts = RunOptions(
+        target=get("target"), ceph_conf=get("ceph_conf"), ceph_keyring=get("ceph_keyring"),
+        rgw_endpoint=get("rgw_endpoint"), nodes=get("nodes"), osds_per_node=get("osds_per_node"),
+        osd_size_gib=get("osd_size_gib"), rgw_port=get("rgw_port"), gate_timeout=get("gate_timeout"),
+        mute_health=list(get("mute_health")), keep_cluster=get("keep_cluster"), run_root=get("run_root"),
+        report_dir=str(Path(config.rootpath) / get("report_dir")) if not Path(get("report_dir")).is_absolute()
+        else get("report_dir"),
+    )
+    validate(opts)
+    return opts
+
+
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def validate(o: RunOptions):
+    if o.target not in TARGETS:
+        if o.target in PLANNED:
+            raise OptionError(
+                f"--target {o.target}: the Rook/Kubernetes targets are not built yet; "
+                f"available targets: {', '.join(TARGETS)}"
+            )
+        raise OptionError(f"--target {o.target}: unknown target; choose one of {', '.join(TARGETS)}")
+    if o.target == "ceph" and not o.ceph_conf:
+        raise OptionError("--target ceph needs --ceph-conf PATH (the cluster's ceph.conf, with an admin keyring)")
+    if o.target != "ceph":
+        for name, value in (("--ceph-conf", o.ceph_conf), ("--ceph-keyring", o.ceph_keyring),
+                            ("--rgw-endpoint", o.rgw_endpoint)):
+            if value:
+                raise OptionError(f"{name} is for --target ceph; the {o.target} target makes its own cluster")
+    if o.nodes < 2:
+        raise OptionError(f"--nodes {o.nodes}: at least 2 hosts are needed for pools of size 2")
+    if not 1 <= o.osds_per_node <= 8:
+        raise OptionError(f"--osds-per-node {o.osds_per_node}: choose 1 to 8")
+    if o.osd_size_gib < 2:
+        raise OptionError(f"--osd-size-gib {o.osd_size_gib}: BlueStore needs at least 2 GiB per OSD here")
+    if not 0 <= o.rgw_port <= 65535:
+        raise OptionError(f"--rgw-port {o.rgw_port}: not a TCP port")
+    if o.gate_timeout <= 0:
+        raise OptionError(f"--gate-timeout {o.gate_timeout}: must be positive seconds")
+    for code in o.mute_health:
+        if not _CODE.match(code):
+            raise OptionError(f"--mute-health {code}: not a Ceph health code (like OSD_DOWN or POOL_FULL)")
+    if o.rgw_endpoint:
+        url = urlparse(o.rgw_endpoint)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise OptionError(f"--rgw-endpoint {o.rgw_endpoint}: give a URL like http://rgw.example:8080")
+    if o.keep_cluster and o.target != "local":
+        raise OptionError("--keep-cluster applies to the local target only")

@@ -1,0 +1,291 @@
+"""pytest wiring of the conformance run: options, lifecycle, gate, reports, teardown.
+
+Lifecycle of a run (a session that selects checks under suites/):
+  configure     validate options, make the run id (controller) or take it (xdist worker), point
+                pytest-html and JUnit at reports/<run-id>/
+  sessionstart  (controller) preflight of the target, sweep leftovers of crashed runs, mark the run dir
+  first check   bring the cluster up and pass the HEALTH_OK gate, once per run behind a file lock
+  every check   fails without running if bring-up or the gate failed (health checks still run)
+  sessionfinish (controller) final gate, teardown (always, also on failure or Ctrl-C), results.json
+"""
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from _pytest.reports import TestReport
+
+from . import options as opts
+from .clients.s3 import describe_unreachable
+from .errors import SetupError
+from .report import html, results
+from .report.redact import scrub_report
+from .run import Run, new_run_id, worker_id
+from .secrets import scrub
+from .session import ClusterSession
+from .targets import make_target
+from .targets.local.processes import become_subreaper
+from .targets.local.sweep import mark_kept, sweep_run_dir, sweep_stale, write_marker
+
+RUN_KEY = pytest.StashKey["RunContext"]()
+UNGATED_MARKERS = ("health",)
+
+
+class RunContext:
+    def __init__(self, config, options, run, controller):
+        self.config = config
+        self.options = options
+        self.run = run
+        self.controller = controller
+        self.target = make_target(options)
+        self.started = False
+        self.collector = results.ResultsCollector()
+        self.results = None
+        self._session = None
+        self.t0 = time.time()
+
+    def session(self):
+        if self._session is None:
+            self._session = ClusterSession(self.run, self.options, self.target, self.progress)
+        return self._session
+
+    def progress(self, message):
+        line = f"[ceph {time.time() - self.t0:6.1f}s] {scrub(message)}"
+        try:
+            with open(self.run.run_dir / "progress.log", "a") as log:
+                log.write(line + "\n")
+        except OSError:
+            pass
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.controller:
+            reporter.ensure_newline()
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.__stderr__, flush=True)
+
+    def is_check(self, item):
+        suites = self.config.rootpath / "suites"
+        return suites in Path(item.path).parents
+
+
+def selects_suites(config):
+    """Whether this session runs conformance checks (paths under suites/), not the project's own tests."""
+    suites = (config.rootpath / "suites").resolve()
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+        path = path.resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False
+
+
+def _context(config):
+    return config.stash.get(RUN_KEY, None)
+
+
+def pytest_addoption(parser):
+    opts.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    try:
+        options = opts.from_pytest(config)
+    except opts.OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if not selects_suites(config):
+        return
+    worker_input = getattr(config, "workerinput", None)
+    run_id = worker_input["ceph_run_id"] if worker_input else new_run_id()
+    run = Run(run_id, Path(options.run_root) / run_id, Path(options.report_dir) / run_id, worker_id())
+    ctx = RunContext(config, options, run, controller=worker_input is None)
+    config.stash[RUN_KEY] = ctx
+    config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
+    if ctx.controller:
+        if not config.option.htmlpath:
+            config.option.htmlpath = str(run.report_dir / "report.html")
+            config.option.self_contained_html = True
+        if not config.option.xmlpath:
+            config.option.xmlpath = str(run.report_dir / "junit.xml")
+        become_subreaper()
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+            # A CI timeout sends SIGTERM: tear down as on Ctrl-C instead of dying with daemons left.
+            signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    ctx = _context(node.config)
+    if ctx is not None:
+        node.workerinput["ceph_run_id"] = ctx.run.run_id
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    ctx = _context(session.config)
+    if ctx is None or not ctx.controller or session.config.option.collectonly:
+        return
+    try:
+        ctx.target.preflight()
+    except SetupError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if ctx.target.sweeps_leftovers():
+        for run_dir, removed in sweep_stale(ctx.options.run_root).items():
+            ctx.progress(f"swept leftovers of an earlier run {run_dir}: {', '.join(removed)}")
+    write_marker(ctx.run.run_dir, ctx.run.run_id)
+    ctx.started = True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    ctx = _context(item.config)
+    if ctx is None or not ctx.is_check(item):
+        return None
+    gated = not any(item.get_closest_marker(m) for m in UNGATED_MARKERS)
+    failure = ctx.session().failure_for(gated)
+    if failure is None:
+        return None
+    _fail_without_running(item, failure)
+    return True
+
+
+def _fail_without_running(item, message):
+    """Report a check as failed in its call phase without setting up its fixtures."""
+    ihook = item.ihook
+    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    keywords = {k: 1 for k in item.keywords}
+    now = time.time()
+    for when, outcome, longrepr in (("setup", "passed", None), ("call", "failed", message),
+                                    ("teardown", "passed", None)):
+        report = TestReport(item.nodeid, item.location, keywords, outcome, longrepr, when,
+                            user_properties=list(item.user_properties), start=now, stop=now)
+        ihook.pytest_runtest_logreport(report=report)
+    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    try:
+        return (yield)
+    except Exception as exc:
+        message = describe_unreachable(exc)
+        if message is None:
+            raise
+        pytest.fail(scrub(message), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    scrub_report(report)
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    ctx = _context(session.config)
+    if ctx is None or not ctx.controller or not ctx.started:
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # teardown is bounded; let it finish
+    try:
+        _finish(ctx, session, exitstatus)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _finish(ctx, session, exitstatus):
+    cs = ctx.session()
+    cluster = cs.read("cluster.json")
+    gate_start = cs.read("gate-start.json")
+    gate_end = None
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if cluster and cluster["ok"] and gate_start and gate_start.get("ok") and not interrupted:
+        ctx.target.attach(ctx.run.run_dir, cluster["description"])
+        gate_end = cs.end_gate().to_dict()
+        if not gate_end["ok"]:
+            ctx.progress("the run leaves the cluster unhealthy:\n" + "\n".join(gate_end["problems"]))
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    teardown_s = None
+    keep = ctx.options.keep_cluster and cluster and cluster["ok"]
+    if keep:
+        mark_kept(ctx.run.run_dir)
+        ctx.keep_lines = ctx.target.keep_instructions(ctx.run.run_dir)
+    else:
+        ctx.progress("tearing down" + (" (interrupted)" if interrupted else ""))
+        t0 = time.monotonic()
+        try:
+            ctx.target.tear_down(ctx.run.run_dir, ctx.progress)
+        finally:
+            sweep_run_dir(ctx.run.run_dir)
+        teardown_s = round(time.monotonic() - t0, 2)
+        ctx.progress(f"teardown done in {teardown_s}s")
+    ctx.results = {
+        "run_id": ctx.run.run_id,
+        "target": ctx.options.target,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.t0)),
+        "finished": results.now_iso(),
+        "duration_s": round(time.time() - ctx.t0, 1),
+        "exit_status": int(session.exitstatus),
+        "cluster": cluster,
+        "phases": ((cluster or {}).get("description") or {}).get("phases", {}),
+        "time_to_health_ok_s": results.time_to_health_ok(cluster, gate_start),
+        "gate_start": gate_start,
+        "gate_end": gate_end,
+        "muted_health": sorted(set(ctx.options.mute_health)),
+        "teardown_s": teardown_s,
+        "kept": bool(keep),
+        "counts": ctx.collector.counts(),
+        "checks": list(ctx.collector.checks.values()),
+        "metrics": ctx.collector.all_metrics(),
+    }
+    results.write_results(ctx.run.report_dir / "results.json", ctx.results)
+    results.point_latest(ctx.run.report_dir.parent, ctx.run.run_id)
+
+
+class ResultsHooks:
+    """Hooks that need the run context: every report is collected for results.json."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def pytest_runtest_logreport(self, report):
+        self.ctx.collector.add(report)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix, summary, postfix, session):
+        if self.ctx.results:
+            prefix.extend(html.summary_html(self.ctx.results))
+
+
+def pytest_html_report_title(report):
+    report.title = "Ceph conformance report"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    ctx = _context(config)
+    if ctx is None or not ctx.results:
+        return
+    r = ctx.results
+    tr = terminalreporter
+    tr.section("ceph conformance")
+    facts = (r.get("cluster") or {}).get("facts") or {}
+    tr.write_line(f"target {r['target']}, run {r['run_id']}, Ceph {', '.join(facts.get('ceph_versions', [])) or '?'}, "
+                  f"{facts.get('osd_count', '?')} OSDs")
+    tth = r["time_to_health_ok_s"]
+    tr.write_line(f"time to HEALTH_OK: {tth} s" if tth is not None else "HEALTH_OK: not reached")
+    for m in r["metrics"]:
+        tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
+    if r.get("gate_end") and not r["gate_end"]["ok"]:
+        tr.write_line("FAILED: the run left the cluster unhealthy: " + "; ".join(r["gate_end"]["problems"]), red=True)
+    for line in getattr(ctx, "keep_lines", []):
+        tr.write_line(line)
+    tr.write_line(f"reports: {ctx.run.report_dir}/ (report.html, junit.xml, results.json)")

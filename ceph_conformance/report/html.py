@@ -1,0 +1,50 @@
+"""The conformance summary at the top of the pytest-html page."""
+
+from html import escape
+
+
+def _table(rows):
+    cells = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+                    for k, v in rows)
+    return f"<table class='conformance'>{cells}</table>"
+
+
+def summary_html(results):
+    """HTML fragments for pytest_html_results_summary, from the results.json payload."""
+    cluster = results.get("cluster") or {}
+    facts = cluster.get("facts") or {}
+    gate_start = results.get("gate_start") or {}
+    gate_end = results.get("gate_end") or {}
+
+    def verdict(g):
+        if not g:
+            return "not run"
+        return ("passed" if g.get("ok") else "FAILED") + f" after {g.get('waited_s', 0):.0f}s" + (
+            "" if g.get("ok") else ": " + "; ".join(g.get("problems", [])))
+
+    rows = [
+        ("run", results["run_id"]),
+        ("target", results["target"]),
+        ("Ceph", ", ".join(facts.get("ceph_versions", [])) or "unknown"),
+        ("OSDs", facts.get("osd_count", "?")),
+        ("raw capacity", f"{facts.get('raw_bytes', 0) / 1024**3:.1f} GiB" if facts.get("raw_bytes") else "?"),
+        ("time to HEALTH_OK", f"{results['time_to_health_ok_s']} s" if results.get("time_to_health_ok_s") else "not reached"),
+        ("bring-up phases", ", ".join(f"{k} {v}s" for k, v in (results.get("phases") or {}).items()) or "-"),
+        ("gate at start", verdict(gate_start)),
+        ("gate at end", verdict(gate_end)),
+        ("muted health codes (reviewed)", ", ".join(results.get("muted_health", [])) or "none"),
+        ("muted codes raised", ", ".join(sorted(set(gate_start.get("muted_seen", []) + gate_end.get("muted_seen", []))))
+         or "none"),
+        ("teardown", f"{results.get('teardown_s')} s" if results.get("teardown_s") is not None else "-"),
+    ]
+    parts = ["<h2>Conformance summary</h2>", _table(rows)]
+    metric_rows = results.get("metrics") or []
+    if metric_rows:
+        body = "".join(
+            f"<tr><td>{escape(m['check'])}</td><td>{escape(m['name'])}</td><td>{m['value']}</td>"
+            f"<td>{escape(m['unit'])}</td></tr>" for m in metric_rows)
+        parts.append("<h3>Measured</h3><table><tr><th>check</th><th>figure</th><th>value</th><th>unit</th></tr>"
+                     + body + "</table>")
+    if cluster and not cluster.get("ok"):
+        parts.append(f"<p><b>Bring-up failed:</b> {escape(cluster.get('error', ''))}</p>")
+    return parts

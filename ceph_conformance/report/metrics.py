@@ -1,0 +1,22 @@
+"""Figures a check measured (throughput, sizes), carried in pytest's user_properties.
+
+user_properties travel from xdist workers to the controller and into JUnit XML, so a metric is
+a property named "metric:<name>[<unit>]" with a number for value.
+"""
+
+import re
+
+_NAME = re.compile(r"^metric:(?P<name>[^\[]+)\[(?P<unit>[^\]]*)\]$")
+
+
+def property_for(name, value, unit):
+    return (f"metric:{name}[{unit}]", round(float(value), 3))
+
+
+def parse(user_properties):
+    out = []
+    for key, value in user_properties or ():
+        m = _NAME.match(str(key))
+        if m:
+            out.append({"name": m["name"], "unit": m["unit"], "value": value})
+    return out

@@ -1,0 +1,84 @@
+"""results.json: what ran where, how long it took, what it measured, and the verdicts."""
+
+import json
+import os
+import time
+from pathlib import Path
+
+from ..secrets import scrub
+from . import metrics
+
+
+class ResultsCollector:
+    """Fed every test report on the controller; keeps one entry per check."""
+
+    def __init__(self):
+        self.checks = {}
+
+    def add(self, report):
+        entry = self.checks.setdefault(
+            report.nodeid,
+            {"nodeid": report.nodeid, "outcome": "passed", "duration_s": 0.0, "metrics": [], "message": None,
+             "markers": sorted(k for k in report.keywords if k in MARKERS)},
+        )
+        entry["duration_s"] = round(entry["duration_s"] + report.duration, 3)
+        if report.failed:
+            entry["outcome"] = "failed" if report.when == "call" else "error"
+            entry["message"] = _short(report)
+        elif report.skipped and entry["outcome"] == "passed":
+            entry["outcome"] = "skipped"
+            entry["message"] = _short(report)
+        if report.when == "teardown":
+            entry["metrics"] = metrics.parse(report.user_properties)
+
+    def counts(self):
+        out = {}
+        for entry in self.checks.values():
+            out[entry["outcome"]] = out.get(entry["outcome"], 0) + 1
+        return out
+
+    def all_metrics(self):
+        rows = []
+        for entry in self.checks.values():
+            for m in entry["metrics"]:
+                rows.append({"check": entry["nodeid"], **m})
+        return rows
+
+
+MARKERS = {"health", "object", "block", "sharedfs", "scale", "removal", "disruptive", "smoke"}
+
+
+def _short(report):
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return scrub(str(report.longrepr[2]))
+    text = report.longreprtext if hasattr(report, "longreprtext") else str(report.longrepr)
+    lines = [line for line in scrub(text).splitlines() if line.strip()]
+    # The last "E " lines of a traceback say what failed; plain messages are kept whole.
+    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+    return "\n".join(errors[-12:] if errors else lines[-20:])
+
+
+def time_to_health_ok(cluster, gate):
+    if not cluster or not cluster.get("ok") or not gate or not gate.get("ok"):
+        return None
+    return round(cluster.get("seconds", 0) + gate["waited_s"], 1)
+
+
+def write_results(path, payload):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(scrub(json.dumps(payload, indent=2, default=str)))
+
+
+def point_latest(report_root, run_id):
+    """reports/latest -> <run-id>, replaced atomically."""
+    link = Path(report_root) / "latest"
+    tmp = Path(report_root) / f".latest-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(run_id)
+    tmp.replace(link)
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -1,0 +1,51 @@
+"""The existing-cluster target: a Ceph cluster the suite did not create, given by conf + keyring.
+
+The run creates only uniquely named resources (S3 users, buckets, later pools and images) and
+removes them; it changes nothing else on the cluster.
+"""
+
+import shutil
+from pathlib import Path
+
+from ..ceph_client import CephClient
+from ..errors import CommandError, SetupError, Unsupported
+from .base import Target
+
+
+class ExistingTarget(Target):
+    name = "ceph"
+
+    def preflight(self):
+        o = self.options
+        for tool in ("ceph", "radosgw-admin"):
+            if shutil.which(tool) is None:
+                raise SetupError(f"missing {tool}: install ceph-common and radosgw (`make deps`)")
+        conf = Path(o.ceph_conf)
+        if not conf.is_file():
+            raise SetupError(f"--ceph-conf {conf}: no such file; give the cluster's ceph.conf")
+        if o.ceph_keyring and not Path(o.ceph_keyring).is_file():
+            raise SetupError(f"--ceph-keyring {o.ceph_keyring}: no such file; give an admin keyring")
+
+    def bring_up(self, run_dir, progress):
+        client = self.client(timeout=30)
+        try:
+            fsid = client.ceph("fsid", timeout=30).strip()
+        except CommandError as exc:
+            raise SetupError(f"cannot reach the cluster of {self.options.ceph_conf}: {exc}") from None
+        progress(f"connected to cluster {fsid}")
+        self.description = {"ceph_conf": str(self.options.ceph_conf), "fsid": fsid,
+                            "s3_endpoint": self.options.rgw_endpoint}
+        return self.description
+
+    def tear_down(self, run_dir, progress):
+        return 0.0
+
+    def client(self, timeout=60.0):
+        return CephClient(self.options.ceph_conf, self.options.ceph_keyring, timeout=timeout)
+
+    def s3_endpoint(self):
+        if not self.options.rgw_endpoint:
+            raise Unsupported("target ceph: no S3 endpoint configured (pass --rgw-endpoint URL)")
+        return self.options.rgw_endpoint
+
+

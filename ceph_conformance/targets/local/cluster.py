@@ -1,0 +1,340 @@
+"""A throwaway Ceph cluster of real daemons on this host, OSDs on loop devices.
+
+Everything lives in one run directory. The cluster's state (daemons, pids, OSDs, loop devices)
+is kept in a JSON file there, so the process that tears the cluster down (the pytest controller)
+need not be the one that brought it up (an xdist worker).
+"""
+
+import json
+import os
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...ceph_client import CephClient
+from ...commands import run
+from ...errors import CommandError, SetupError
+from ...secrets import register
+from ...waits import WaitTimeout, wait_for
+from . import cephconf, loopdev, processes
+from .sweep import sweep_run_dir
+
+GIB = 1024**3
+
+# Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mon last
+# (an OSD whose mon is gone hangs on SIGTERM).
+STOP_ORDER = ("client.rgw", "mds.", "osd.", "mgr.", "mon.")
+
+
+@dataclass
+class LocalSpec:
+    nodes: int = 3
+    osds_per_node: int = 1
+    osd_size_gib: float = 6.0
+    rgw_port: int = 0
+    start_timeout: float = 120.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+class LocalCluster:
+    def __init__(self, run_dir, state=None):
+        self.run_dir = Path(run_dir)
+        self.state_path = self.run_dir / "cluster-state.json"
+        if state is None and self.state_path.exists():
+            state = json.loads(self.state_path.read_text())
+        self.state = state or {"daemons": {}, "osds": {}, "phases": {}}
+
+    # -- paths and clients ------------------------------------------------------------------
+    @property
+    def conf(self):
+        return self.run_dir / "ceph.conf"
+
+    def keyring(self, name):
+        return self.run_dir / "keyring" / f"{name}.keyring"
+
+    @property
+    def marker(self):
+        # Every daemon's command line names the run's ceph.conf: that is how we recognise them.
+        return str(self.conf)
+
+    def client(self, timeout=60.0):
+        return CephClient(self.conf, self.keyring("client.admin"), timeout=timeout)
+
+    @property
+    def rgw_endpoint(self):
+        return f"http://127.0.0.1:{self.state['rgw_port']}"
+
+    def save(self):
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        tmp.replace(self.state_path)
+
+    # -- bring-up -----------------------------------------------------------------------------
+    def bring_up(self, spec: LocalSpec, progress=print):
+        started = time.monotonic()
+        for sub in ("keyring", "log", "run", "data", "crash", "images"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        rgw_port = spec.rgw_port or free_port()
+        if spec.rgw_port and port_in_use(rgw_port):
+            raise SetupError(f"port {rgw_port} on 127.0.0.1 is in use: free it or pick another with --rgw-port")
+        self.state.update(
+            fsid=str(uuid.uuid4()), mon_port=free_port(), rgw_port=rgw_port, spec=spec.__dict__
+        )
+        self.conf.write_text(
+            cephconf.render(fsid=self.state["fsid"], mon_port=self.state["mon_port"], run_dir=self.run_dir)
+        )
+        self.save()
+        self._phase("mon", self._start_mon, spec, progress)
+        self._phase("mgr", self._start_mgr, spec, progress)
+        self._phase("osds", self._start_osds, spec, progress)
+        self._phase("pools", self._create_pools, spec, progress)
+        self._phase("mds", self._start_mds, spec, progress)
+        self._phase("rgw", self._start_rgw, spec, progress)
+        self.state["phases"]["bring_up_total"] = round(time.monotonic() - started, 2)
+        self.save()
+
+    def _phase(self, name, step, spec, progress):
+        t0 = time.monotonic()
+        step(spec, progress)
+        self.state["phases"][name] = round(time.monotonic() - t0, 2)
+        self.save()
+
+    def _tool(self, *argv, timeout=60.0):
+        return run(argv, timeout=timeout).stdout
+
+    def _gen_key(self):
+        return register(self._tool("ceph-authtool", "--gen-print-key").strip())
+
+    def _write_keyring(self, name, key, caps=None):
+        lines = [f"[{name}]", f"\tkey = {key}"]
+        for service, cap in (caps or {}).items():
+            lines.append(f'\tcaps {service} = "{cap}"')
+        path = self.keyring(name)
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+        return path
+
+    def _start_daemon(self, name, argv):
+        log = self.run_dir / "log" / f"{name}.stdout"
+        pid = processes.start(argv, log)
+        self.state["daemons"][name] = {"argv": [str(a) for a in argv], "pid": pid}
+        self.save()
+        return pid
+
+    def _start_mon(self, spec, progress):
+        mon_keyring = self._write_keyring("mon.", self._gen_key(), {"mon": "allow *"})
+        self._write_keyring(
+            "client.admin",
+            self._gen_key(),
+            {"mon": "allow *", "osd": "allow *", "mds": "allow *", "mgr": "allow *"},
+        )
+        self._tool("ceph-authtool", mon_keyring, "--import-keyring", self.keyring("client.admin"))
+        monmap = self.run_dir / "monmap"
+        self._tool(
+            "monmaptool", "--create", "--enable-all-features", "--fsid", self.state["fsid"],
+            "--addv", "a", f"[v2:127.0.0.1:{self.state['mon_port']}]", monmap,
+        )
+        self._tool("ceph-mon", "-c", self.conf, "--mkfs", "-i", "a", "--monmap", monmap, "--keyring", mon_keyring)
+        # The mon reads its key from its data dir from here on.
+        self._start_daemon("mon.a", ["ceph-mon", "-c", self.conf, "-i", "a", "-f"])
+        wait_for(
+            lambda: self._quorum(),
+            what="mon.a to form a quorum",
+            timeout=spec.start_timeout,
+            interval=0.5,
+        )
+        progress(f"mon.a up on 127.0.0.1:{self.state['mon_port']}")
+
+    def _quorum(self):
+        self._check_alive("mon.a")
+        q = self.client(timeout=10).ceph_json("quorum_status")
+        return bool(q.get("quorum_names")), f"quorum {q.get('quorum_names')}"
+
+    def _check_alive(self, name):
+        info = self.state["daemons"][name]
+        if not processes.is_alive(info["pid"], self.marker):
+            raise SetupError(f"{name} exited during start-up: {self.log_tail(name)}")
+
+    def log_tail(self, name, lines=5):
+        text = ""
+        for path in (self.run_dir / "log" / f"{name}.stdout", self.run_dir / "log" / f"{name}.log"):
+            if path.exists():
+                text += path.read_text(errors="replace")
+        return " | ".join(text.strip().splitlines()[-lines:]) or "(no log output)"
+
+    def _auth(self, name, caps):
+        args = []
+        for service, cap in caps.items():
+            args += [service, cap]
+        out = self.client().ceph("auth", "get-or-create", name, *args)
+        path = self.keyring(name)
+        path.write_text(out)
+        path.chmod(0o600)
+
+    def _start_mgr(self, spec, progress):
+        self._auth("mgr.x", {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"})
+        (self.run_dir / "data" / "mgr.x").mkdir(exist_ok=True)
+        self._start_daemon("mgr.x", ["ceph-mgr", "-c", self.conf, "-i", "x", "-f"])
+        progress("mgr.x started")
+
+    def _start_osds(self, spec, progress):
+        plan = [(f"node{n + 1}", k) for n in range(spec.nodes) for k in range(spec.osds_per_node)]
+        self.add_osds([node for node, _ in plan], spec.osd_size_gib, progress, spec.start_timeout)
+
+    def add_osds(self, nodes, size_gib, progress=print, timeout=120.0):
+        """Create one OSD per entry of nodes (a CRUSH host name each); wait until all are up."""
+        client = self.client()
+        created = []
+        for node in nodes:
+            osd_uuid = str(uuid.uuid4())
+            key = self._gen_key()
+            osd_id = client.ceph("osd", "new", osd_uuid, "-i", "-", input=json.dumps({"cephx_secret": key})).strip()
+            name = f"osd.{osd_id}"
+            image = self.run_dir / "images" / f"{name}.img"
+            loopdev.create_backing_file(image, int(size_gib * GIB))
+            device = loopdev.attach(image)
+            self.state["osds"][osd_id] = {"uuid": osd_uuid, "node": node, "device": device, "image": str(image)}
+            self.save()
+            self._write_keyring(name, key)
+            (self.run_dir / "data" / name).mkdir(exist_ok=True)
+            created.append(osd_id)
+
+        def mkfs(osd_id):
+            osd = self.state["osds"][osd_id]
+            self._tool(
+                "ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd["uuid"],
+                "--bluestore_block_path", osd["device"], timeout=300,
+            )
+
+        # mkfs dominates OSD creation (seconds each); two at a time on two cores.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(mkfs, created))
+        for osd_id in created:
+            osd = self.state["osds"][osd_id]
+            self._start_daemon(
+                f"osd.{osd_id}",
+                ["ceph-osd", "-c", self.conf, "-i", osd_id, "-f", "--crush-location", f"root=default host={osd['node']}"],
+            )
+        for n, osd_id in enumerate(created, 1):
+            self.wait_osd_up(osd_id, timeout)
+            progress(f"osd.{osd_id} up on {self.state['osds'][osd_id]['node']} ({n}/{len(created)})")
+        return created
+
+    def wait_osd_up(self, osd_id, timeout=120.0):
+        def probe():
+            self._check_alive(f"osd.{osd_id}")
+            dump = self.client(timeout=15).ceph_json("osd", "dump")
+            osd = next((o for o in dump["osds"] if str(o["osd"]) == str(osd_id)), None)
+            return bool(osd and osd["up"] and osd["in"]), f"osd.{osd_id}: {osd}"
+
+        wait_for(probe, what=f"osd.{osd_id} up and in", timeout=timeout, interval=0.5)
+
+    def _create_pools(self, spec, progress):
+        client = self.client()
+        client.ceph("osd", "pool", "create", "rbd", "8", "8")
+        client.tool("rbd", "pool", "init", "rbd")
+        client.ceph("osd", "pool", "create", "cephfs.meta", "8", "8")
+        client.ceph("osd", "pool", "create", "cephfs.data", "8", "8")
+        client.ceph("fs", "new", "cephfs", "cephfs.meta", "cephfs.data")
+        # One MDS is what this cluster has: do not warn for a missing standby.
+        client.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
+        progress("pools rbd, cephfs.meta, cephfs.data and filesystem cephfs created")
+
+    def _start_mds(self, spec, progress):
+        self._auth("mds.a", {"mon": "allow profile mds", "osd": "allow rwx", "mds": "allow", "mgr": "allow profile mds"})
+        (self.run_dir / "data" / "mds.a").mkdir(exist_ok=True)
+        self._start_daemon("mds.a", ["ceph-mds", "-c", self.conf, "-i", "a", "-f"])
+        progress("mds.a started")
+
+    def _start_rgw(self, spec, progress):
+        self._auth("client.rgw.a", {"mon": "allow rw", "osd": "allow rwx", "mgr": "allow rw"})
+        (self.run_dir / "data" / "client.rgw.a").mkdir(exist_ok=True)
+        self._start_daemon(
+            "client.rgw.a",
+            ["radosgw", "-c", self.conf, "-n", "client.rgw.a", "-f",
+             "--rgw_frontends", f"beast endpoint=127.0.0.1:{self.state['rgw_port']}"],
+        )
+        self.wait_rgw(spec.start_timeout)
+        progress(f"RGW listening on {self.rgw_endpoint}")
+
+    def wait_rgw(self, timeout=120.0):
+        def probe():
+            self._check_alive("client.rgw.a")
+            try:
+                with urllib.request.urlopen(self.rgw_endpoint + "/", timeout=5) as resp:
+                    return True, f"HTTP {resp.status}"
+            except urllib.error.HTTPError as exc:
+                return True, f"HTTP {exc.code}"
+
+        wait_for(probe, what=f"RGW answering on {self.rgw_endpoint}", timeout=timeout, interval=0.5)
+
+    # -- operating on daemons (for tests that break the cluster on purpose) -------------------
+    def stop_daemon(self, name, timeout=15.0):
+        return processes.stop(self.state["daemons"][name]["pid"], self.marker, timeout)
+
+    def kill_daemon(self, name):
+        processes.kill(self.state["daemons"][name]["pid"], self.marker)
+
+    def start_daemon(self, name):
+        info = self.state["daemons"][name]
+        if processes.is_alive(info["pid"], self.marker):
+            return info["pid"]
+        return self._start_daemon(name, info["argv"])
+
+    def daemon_alive(self, name):
+        return processes.is_alive(self.state["daemons"][name]["pid"], self.marker)
+
+    # -- teardown -------------------------------------------------------------------------------
+    def tear_down(self, progress=print, remove_dir=True):
+        """Stop every daemon in dependency order, bounded; then sweep whatever of the run remains."""
+        t0 = time.monotonic()
+        daemons = self.state.get("daemons", {})
+        for prefix in STOP_ORDER:
+            names = [n for n in daemons if n.startswith(prefix)]
+            with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+                outcomes = list(pool.map(lambda n: (n, self.stop_daemon(n)), names))
+            for name, outcome in outcomes:
+                if outcome == "killed":
+                    progress(f"{name} did not stop on SIGTERM within 15s; killed")
+        leftovers = sweep_run_dir(self.run_dir, remove=remove_dir)
+        if leftovers:
+            progress("teardown also removed: " + "; ".join(leftovers))
+        return round(time.monotonic() - t0, 2)
+
+    # -- description for reports ----------------------------------------------------------------
+    def describe(self):
+        return {
+            "run_dir": str(self.run_dir),
+            "ceph_conf": str(self.conf),
+            "s3_endpoint": self.rgw_endpoint if "rgw_port" in self.state else None,
+            "osds": {f"osd.{k}": {"node": v["node"], "device": v["device"]} for k, v in self.state["osds"].items()},
+            "phases": self.state.get("phases", {}),
+        }
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+    return not os.path.exists(path)
+
+
+__all__ = ["LocalCluster", "LocalSpec", "CommandError", "WaitTimeout", "free_port", "port_in_use"]

@@ -1,0 +1,53 @@
+"""Loop devices backed by sparse files inside the run directory."""
+
+import os
+from pathlib import Path
+
+from ...commands import run
+from ...errors import CommandError, SetupError
+
+
+def create_backing_file(path, size_bytes):
+    with open(path, "wb") as f:
+        f.truncate(size_bytes)
+
+
+def attach(backing_file):
+    """Attach a loop device to backing_file and return its path (/dev/loopN)."""
+    try:
+        return run(["losetup", "--find", "--show", str(backing_file)], timeout=30).stdout.strip()
+    except CommandError as exc:
+        raise SetupError(
+            f"no free loop device for {backing_file} ({exc.output.strip() or exc}): "
+            "detach unused ones with `losetup -d` or load the loop module with more devices"
+        ) from None
+
+
+def detach(device):
+    run(["losetup", "--detach", device], timeout=30, check=False)
+
+
+def attached_under(directory):
+    """Loop devices whose backing file lies under directory: {device: backing_file}."""
+    directory = os.path.realpath(directory)
+    found = {}
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        try:
+            target = backing.read_text().strip()
+        except OSError:
+            continue
+        # a deleted backing file reads as "path (deleted)"
+        target = target.removesuffix(" (deleted)")
+        if target == directory or target.startswith(directory + os.sep):
+            found["/dev/" + backing.parts[3]] = target
+    return found
+
+
+def free_device_available():
+    """True when `losetup --find` can hand out a device (existing free one or a new one)."""
+    if not os.path.exists("/dev/loop-control"):
+        return False
+    try:
+        return bool(run(["losetup", "--find"], timeout=10).stdout.strip())
+    except CommandError:
+        return False

@@ -1,0 +1,104 @@
+"""Removes everything of one run directory: processes, mounts, loop devices, files.
+
+Used by teardown (after the ordered stop) and by the sweep of leftovers from crashed runs. It
+only touches what points into the run directory: processes whose command line names it, mounts
+below it, loop devices backed by files in it.
+"""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from ...commands import run
+from . import loopdev, processes
+
+MARKER = ".ceph-conformance-run"
+
+
+def mounts_under(directory):
+    directory = os.path.realpath(directory)
+    found = []
+    with open("/proc/mounts") as f:
+        for line in f:
+            mountpoint = line.split()[1].replace("\\040", " ")
+            if mountpoint.startswith(directory + os.sep):
+                found.append(mountpoint)
+    # deepest first
+    return sorted(found, key=len, reverse=True)
+
+
+def sweep_run_dir(run_dir, remove=True):
+    """Make sure nothing of run_dir is left. Returns what it had to remove (for the log)."""
+    run_dir = Path(run_dir)
+    removed = []
+    marker = str(run_dir)
+    for pid in processes.pids_with_marker(marker):
+        processes.stop(pid, marker, timeout=10)
+        removed.append(f"process {pid}")
+    for mountpoint in mounts_under(run_dir):
+        if run(["umount", mountpoint], timeout=30, check=False).returncode != 0:
+            run(["umount", "-l", mountpoint], timeout=30, check=False)
+        removed.append(f"mount {mountpoint}")
+    for device in loopdev.attached_under(run_dir):
+        loopdev.detach(device)
+        removed.append(f"loop device {device}")
+    if remove and run_dir.exists():
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return removed
+
+
+def write_marker(run_dir, run_id, keep=False):
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    owner = {"run_id": run_id, "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid()), "kept": keep}
+    (Path(run_dir) / MARKER).write_text(json.dumps(owner))
+
+
+def mark_kept(run_dir):
+    path = Path(run_dir) / MARKER
+    owner = json.loads(path.read_text())
+    owner["kept"] = True
+    path.write_text(json.dumps(owner))
+
+
+def _start_ticks(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rfind(")") + 2 :].split()[19])
+
+
+def _owner_alive(owner):
+    pid = owner.get("pid")
+    return bool(pid) and _start_ticks(pid) == owner.get("start_ticks")
+
+
+def stale_runs(run_root, include_kept=False):
+    """Run directories under run_root whose owning pytest process is gone."""
+    root = Path(run_root)
+    if not root.is_dir():
+        return []
+    stale = []
+    for marker in sorted(root.glob(f"*/{MARKER}")):
+        try:
+            owner = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            owner = {}
+        if _owner_alive(owner):
+            continue
+        if owner.get("kept") and not include_kept:
+            continue
+        stale.append(marker.parent)
+    return stale
+
+
+def sweep_stale(run_root, include_kept=False):
+    """Sweep leftovers of crashed runs. Returns {run_dir: [what was removed]}."""
+    report = {}
+    for run_dir in stale_runs(run_root, include_kept):
+        t0 = time.monotonic()
+        report[str(run_dir)] = sweep_run_dir(run_dir) or ["files only"]
+        report[str(run_dir)].append(f"{time.monotonic() - t0:.1f}s")
+    return report

@@ -1,0 +1,93 @@
+"""The embedded default target: a throwaway cluster of real daemons on this host."""
+
+import os
+import shutil
+from pathlib import Path
+
+from ...errors import SetupError
+from ..base import Target
+from . import loopdev
+from .cluster import LocalCluster, LocalSpec, port_in_use
+
+DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common"
+BINARIES = (
+    "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "radosgw", "ceph", "rados", "rbd",
+    "radosgw-admin", "ceph-authtool", "monmaptool", "losetup",
+)
+
+
+class LocalTarget(Target):
+    name = "local"
+
+    def __init__(self, options):
+        super().__init__(options)
+        self.cluster = None
+
+    def spec(self):
+        o = self.options
+        return LocalSpec(nodes=o.nodes, osds_per_node=o.osds_per_node, osd_size_gib=o.osd_size_gib, rgw_port=o.rgw_port)
+
+    def preflight(self):
+        if os.geteuid() != 0:
+            raise SetupError(
+                "target local needs root (it attaches loop devices and starts Ceph daemons): "
+                "run as root, or test an existing cluster with --target ceph --ceph-conf PATH"
+            )
+        missing = [b for b in BINARIES if shutil.which(b) is None]
+        if missing:
+            raise SetupError(
+                f"missing {', '.join(missing)}: install the Ceph packages "
+                f"(`make deps`, or apt-get install {DEBIAN_PACKAGES})"
+            )
+        if not loopdev.free_device_available():
+            raise SetupError(
+                "no free loop device (losetup --find found none and /dev/loop-control cannot add one): "
+                "detach unused ones with `losetup -d` or run where the loop module is available"
+            )
+        if self.options.rgw_port and port_in_use(self.options.rgw_port):
+            raise SetupError(
+                f"port {self.options.rgw_port} on 127.0.0.1 is in use: free it or pick another with --rgw-port"
+            )
+        root = Path(self.options.run_root)
+        root.mkdir(parents=True, exist_ok=True)
+        free_gib = shutil.disk_usage(root).free / 1024**3
+        need = self.options.nodes * self.options.osds_per_node * 1.0 + 1
+        if free_gib < need:
+            raise SetupError(
+                f"only {free_gib:.1f} GiB free under {root}: the cluster needs about {need:.0f} GiB; "
+                "free space or point --run-root elsewhere"
+            )
+
+    def bring_up(self, run_dir, progress):
+        self.cluster = LocalCluster(Path(run_dir) / "cluster")
+        self.cluster.bring_up(self.spec(), progress)
+        self.description = self.cluster.describe()
+        return self.description
+
+    def attach(self, run_dir, description):
+        super().attach(run_dir, description)
+        self.cluster = LocalCluster(Path(run_dir) / "cluster")
+
+    def tear_down(self, run_dir, progress):
+        cluster = self.cluster or LocalCluster(Path(run_dir) / "cluster")
+        if not cluster.state_path.exists():
+            return 0.0
+        return cluster.tear_down(progress, remove_dir=False)
+
+    def client(self, timeout=60.0):
+        return self.cluster.client(timeout)
+
+    def s3_endpoint(self):
+        return self.cluster.rgw_endpoint
+
+    def sweeps_leftovers(self):
+        return True
+
+    def keep_instructions(self, run_dir):
+        c = self.cluster
+        return [
+            f"cluster kept: ceph -c {c.conf} -k {c.keyring('client.admin')} status",
+            f"S3 endpoint: {c.rgw_endpoint} (create a user with radosgw-admin -c {c.conf} -k "
+            f"{c.keyring('client.admin')} user create ...)",
+            f"tear it down: .venv/bin/python -m ceph_conformance sweep --include-kept {run_dir}",
+        ]
