@@ -26,6 +26,7 @@ from .run import Run, new_run_id, worker_id
 from .secrets import scrub
 from .session import ClusterSession
 from .targets import make_target
+from .targets.local.cluster import stop_run_dir_in_order
 from .targets.local.processes import become_subreaper
 from .targets.local.sweep import mark_kept, sweep_run_dir, sweep_stale, write_marker
 
@@ -73,6 +74,8 @@ class RunContext:
 def selects_suites(config):
     """Whether this session runs conformance checks (paths under suites/), not the project's own tests."""
     suites = (config.rootpath / "suites").resolve()
+    if not suites.is_dir():
+        return False
     for arg in config.args:
         path = Path(arg.split("::")[0])
         if not path.is_absolute():
@@ -138,7 +141,7 @@ def pytest_sessionstart(session):
     except SetupError as exc:
         raise pytest.UsageError(str(exc)) from None
     if ctx.target.sweeps_leftovers():
-        for run_dir, removed in sweep_stale(ctx.options.run_root).items():
+        for run_dir, removed in sweep_stale(ctx.options.run_root, stop_in_order=stop_run_dir_in_order).items():
             ctx.progress(f"swept leftovers of an earlier run {run_dir}: {', '.join(removed)}")
     write_marker(ctx.run.run_dir, ctx.run.run_id)
     ctx.started = True

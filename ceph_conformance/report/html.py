@@ -22,13 +22,14 @@ def summary_html(results):
         return ("passed" if g.get("ok") else "FAILED") + f" after {g.get('waited_s', 0):.0f}s" + (
             "" if g.get("ok") else ": " + "; ".join(g.get("problems", [])))
 
+    tth = results.get("time_to_health_ok_s")
     rows = [
         ("run", results["run_id"]),
         ("target", results["target"]),
         ("Ceph", ", ".join(facts.get("ceph_versions", [])) or "unknown"),
         ("OSDs", facts.get("osd_count", "?")),
         ("raw capacity", f"{facts.get('raw_bytes', 0) / 1024**3:.1f} GiB" if facts.get("raw_bytes") else "?"),
-        ("time to HEALTH_OK", f"{results['time_to_health_ok_s']} s" if results.get("time_to_health_ok_s") else "not reached"),
+        ("time to HEALTH_OK", f"{tth} s" if tth is not None else "not reached"),
         ("bring-up phases", ", ".join(f"{k} {v}s" for k, v in (results.get("phases") or {}).items()) or "-"),
         ("gate at start", verdict(gate_start)),
         ("gate at end", verdict(gate_end)),

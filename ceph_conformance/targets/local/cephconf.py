@@ -41,6 +41,8 @@ bluestore_cache_size = 134217728
 osd_objectstore = bluestore
 osd_crush_update_on_start = true
 debug_ms = 0
+# Map changes (pool creation, OSD boot) commit faster; a one-mon test cluster has no quorum cost.
+paxos_propose_interval = 0.2
 log_max_recent = 500
 """
 

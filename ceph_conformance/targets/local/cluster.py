@@ -6,8 +6,6 @@ need not be the one that brought it up (an xdist worker).
 """
 
 import json
-import os
-import shutil
 import socket
 import time
 import urllib.error
@@ -19,9 +17,9 @@ from pathlib import Path
 
 from ...ceph_client import CephClient
 from ...commands import run
-from ...errors import CommandError, SetupError
+from ...errors import SetupError
 from ...secrets import register
-from ...waits import WaitTimeout, wait_for
+from ...waits import wait_for
 from . import cephconf, loopdev, processes
 from .sweep import sweep_run_dir
 
@@ -30,6 +28,7 @@ GIB = 1024**3
 # Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mon last
 # (an OSD whose mon is gone hangs on SIGTERM).
 STOP_ORDER = ("client.rgw", "mds.", "osd.", "mgr.", "mon.")
+RGW_BUCKET_POOLS = ("default.rgw.buckets.index", "default.rgw.buckets.data", "default.rgw.buckets.non-ec")
 
 
 @dataclass
@@ -233,7 +232,8 @@ class LocalCluster:
             osd = self.state["osds"][osd_id]
             self._start_daemon(
                 f"osd.{osd_id}",
-                ["ceph-osd", "-c", self.conf, "-i", osd_id, "-f", "--crush-location", f"root=default host={osd['node']}"],
+                ["ceph-osd", "-c", self.conf, "-i", osd_id, "-f",
+                 "--crush-location", f"root=default host={osd['node']}"],
             )
         for n, osd_id in enumerate(created, 1):
             self.wait_osd_up(osd_id, timeout)
@@ -258,10 +258,16 @@ class LocalCluster:
         client.ceph("fs", "new", "cephfs", "cephfs.meta", "cephfs.data")
         # One MDS is what this cluster has: do not warn for a missing standby.
         client.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
-        progress("pools rbd, cephfs.meta, cephfs.data and filesystem cephfs created")
+        # RGW would create its bucket pools on the first PUT: mid-run, skewing the first
+        # measurement and changing the cluster under the checks. Create them now.
+        for pool in RGW_BUCKET_POOLS:
+            client.ceph("osd", "pool", "create", pool, "8", "8")
+            client.ceph("osd", "pool", "application", "enable", pool, "rgw")
+        progress("pools created: rbd, cephfs (cephfs.meta, cephfs.data), RGW bucket pools")
 
     def _start_mds(self, spec, progress):
-        self._auth("mds.a", {"mon": "allow profile mds", "osd": "allow rwx", "mds": "allow", "mgr": "allow profile mds"})
+        self._auth("mds.a", {"mon": "allow profile mds", "osd": "allow rwx", "mds": "allow",
+                             "mgr": "allow profile mds"})
         (self.run_dir / "data" / "mds.a").mkdir(exist_ok=True)
         self._start_daemon("mds.a", ["ceph-mds", "-c", self.conf, "-i", "a", "-f"])
         progress("mds.a started")
@@ -332,9 +338,11 @@ class LocalCluster:
         }
 
 
-def remove_tree(path):
-    shutil.rmtree(path, ignore_errors=True)
-    return not os.path.exists(path)
-
-
-__all__ = ["LocalCluster", "LocalSpec", "CommandError", "WaitTimeout", "free_port", "port_in_use"]
+def stop_run_dir_in_order(run_dir):
+    """Stop the daemons of a run directory's cluster in dependency order, if it has one."""
+    cluster = LocalCluster(Path(run_dir) / "cluster")
+    if not cluster.state_path.exists():
+        return []
+    stopped = [n for n, d in cluster.state["daemons"].items() if processes.is_alive(d["pid"], cluster.marker)]
+    cluster.tear_down(progress=lambda _msg: None, remove_dir=False)
+    return [f"stopped {', '.join(stopped)}"] if stopped else []

@@ -63,6 +63,13 @@ def _cmdline(pid):
         return ""
 
 
+def command_name(pid):
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _state(pid):
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ...commands import run
@@ -29,14 +30,35 @@ def mounts_under(directory):
     return sorted(found, key=len, reverse=True)
 
 
+# Clients and gateways before servers, OSDs before their mon (an OSD whose mon is gone hangs).
+_KIND_ORDER = ("ceph-fuse", "rbd-fuse", "mariadbd", "nginx", "radosgw", "ceph-mds", "ceph-osd", "ceph-mgr", "ceph-mon")
+
+
+def _kind_rank(pid):
+    comm = processes.command_name(pid)
+    return _KIND_ORDER.index(comm) if comm in _KIND_ORDER else -1
+
+
+def stop_marked_processes(marker, timeout=10.0):
+    """Stop every process whose command line names marker: by kind in dependency order,
+    each kind in parallel. Returns descriptions of what was stopped."""
+    by_rank = {}
+    for pid in processes.pids_with_marker(marker):
+        by_rank.setdefault(_kind_rank(pid), []).append(pid)
+    stopped = []
+    for rank in sorted(by_rank):
+        pids = by_rank[rank]
+        names = {pid: processes.command_name(pid) or "process" for pid in pids}
+        with ThreadPoolExecutor(max_workers=len(pids)) as pool:
+            list(pool.map(lambda pid: processes.stop(pid, marker, timeout), pids))
+        stopped += [f"{names[pid]} {pid}" for pid in pids]
+    return stopped
+
+
 def sweep_run_dir(run_dir, remove=True):
     """Make sure nothing of run_dir is left. Returns what it had to remove (for the log)."""
     run_dir = Path(run_dir)
-    removed = []
-    marker = str(run_dir)
-    for pid in processes.pids_with_marker(marker):
-        processes.stop(pid, marker, timeout=10)
-        removed.append(f"process {pid}")
+    removed = stop_marked_processes(str(run_dir))
     for mountpoint in mounts_under(run_dir):
         if run(["umount", mountpoint], timeout=30, check=False).returncode != 0:
             run(["umount", "-l", mountpoint], timeout=30, check=False)
@@ -94,11 +116,14 @@ def stale_runs(run_root, include_kept=False):
     return stale
 
 
-def sweep_stale(run_root, include_kept=False):
-    """Sweep leftovers of crashed runs. Returns {run_dir: [what was removed]}."""
+def sweep_stale(run_root, include_kept=False, stop_in_order=None):
+    """Sweep leftovers of crashed runs. Returns {run_dir: [what was removed]}.
+
+    stop_in_order(run_dir) may stop a run's daemons in dependency order first (mon last)."""
     report = {}
     for run_dir in stale_runs(run_root, include_kept):
         t0 = time.monotonic()
-        report[str(run_dir)] = sweep_run_dir(run_dir) or ["files only"]
+        stopped = stop_in_order(run_dir) if stop_in_order else []
+        report[str(run_dir)] = stopped + sweep_run_dir(run_dir) or ["files only"]
         report[str(run_dir)].append(f"{time.monotonic() - t0:.1f}s")
     return report

@@ -1,0 +1,82 @@
+"""The gate against a scripted client: the narrow interface is ceph_json() and ceph()."""
+
+import time
+
+from ceph_conformance.gate import run_gate
+
+from .samples import OSD_DOWN, health_detail, osd_dump, status
+
+
+class ScriptedCluster:
+    """Answers like a cluster that is unhealthy for the first `sick_polls` polls."""
+
+    def __init__(self, sick_polls):
+        self.sick_polls = sick_polls
+        self.polls = 0
+
+    def _sick(self):
+        return self.polls <= self.sick_polls
+
+    def ceph_json(self, *args, timeout=None):
+        if args == ("status",):
+            self.polls += 1
+            if self._sick():
+                return status(health="HEALTH_WARN", checks=OSD_DOWN, pgs={"active+undersized": 57})
+            return status()
+        if args == ("health", "detail"):
+            return health_detail("HEALTH_WARN", OSD_DOWN) if self._sick() else health_detail()
+        if args == ("osd", "dump"):
+            return osd_dump(down=(1,)) if self._sick() else osd_dump()
+        raise AssertionError(f"unexpected command {args}")
+
+    def ceph(self, *args, timeout=None):
+        assert args == ("health", "detail")
+        return "HEALTH_WARN 1 osds down\n[WRN] OSD_DOWN: 1 osds down\n    osd.1 (root=default,host=node2) is down"
+
+
+def test_gate_passes_once_the_cluster_heals():
+    result = run_gate(ScriptedCluster(sick_polls=2), timeout=10, interval=0.05)
+    assert result.ok and result.problems == []
+    assert result.message().startswith("HEALTH_OK gate passed")
+
+
+def test_gate_fails_at_its_bound_with_what_it_saw():
+    t0 = time.monotonic()
+    result = run_gate(ScriptedCluster(sick_polls=10**6), timeout=1.0, interval=0.1)
+    elapsed = time.monotonic() - t0
+    assert not result.ok
+    assert 1.0 <= elapsed < 3.0
+    assert "osd.1 is down" in result.problems
+    message = result.message()
+    assert message.startswith("HEALTH_OK gate not reached after 1s (bound 1s):")
+    assert "57 of 57 PGs not active+clean: 57 active+undersized" in message
+    assert "ceph health detail:" in message and "osd.1 (root=default,host=node2) is down" in message
+
+
+def test_gate_accepts_muted_codes_and_lists_them():
+    class Muted(ScriptedCluster):
+        def ceph_json(self, *args, timeout=None):
+            if args == ("status",):
+                return status(health="HEALTH_WARN", checks={"POOL_NO_REDUNDANCY": {
+                    "severity": "HEALTH_WARN", "summary": {"message": "1 pool(s) have no replicas configured"}}})
+            if args == ("health", "detail"):
+                return health_detail("HEALTH_WARN", {"POOL_NO_REDUNDANCY": {
+                    "severity": "HEALTH_WARN", "summary": {"message": "1 pool(s) have no replicas configured"}}})
+            return osd_dump()
+
+    result = run_gate(Muted(0), timeout=5, muted=["POOL_NO_REDUNDANCY"], interval=0.05)
+    assert result.ok and result.muted_seen == ["POOL_NO_REDUNDANCY"]
+
+
+def test_gate_reports_an_unreachable_cluster():
+    class Dead:
+        def ceph_json(self, *args, timeout=None):
+            raise OSError("connection refused by mon 127.0.0.1:1")
+
+        def ceph(self, *args, timeout=None):
+            raise OSError("connection refused by mon 127.0.0.1:1")
+
+    result = run_gate(Dead(), timeout=0.5, interval=0.1)
+    assert not result.ok
+    assert result.problems == ["OSError: connection refused by mon 127.0.0.1:1"]
+    assert "could not read" in result.health_detail

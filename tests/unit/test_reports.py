@@ -1,0 +1,69 @@
+import json
+from types import SimpleNamespace
+
+from ceph_conformance import secrets
+from ceph_conformance.report import html, metrics, results
+
+
+def report(nodeid, when, outcome, duration=0.5, longrepr=None, props=(), keywords=("object",)):
+    return SimpleNamespace(nodeid=nodeid, when=when, outcome=outcome, duration=duration, longrepr=longrepr,
+                           longreprtext=str(longrepr or ""), keywords={k: 1 for k in keywords},
+                           user_properties=list(props), failed=outcome == "failed",
+                           skipped=outcome == "skipped", passed=outcome == "passed")
+
+
+def test_collector_keeps_one_entry_per_check_with_outcome_duration_and_metrics():
+    c = results.ResultsCollector()
+    prop = metrics.property_for("s3_put_64MiB", 31.04321, "MB/s")
+    assert prop == ("metric:s3_put_64MiB[MB/s]", 31.043)
+    for when in ("setup", "call", "teardown"):
+        c.add(report("suites/test_object.py::test_a", when, "passed", props=[prop] if when == "teardown" else ()))
+    c.add(report("suites/test_object.py::test_b", "setup", "passed"))
+    c.add(report("suites/test_object.py::test_b", "call", "failed", longrepr="x\nE   AssertionError: bad etag\nmore"))
+    c.add(report("suites/test_object.py::test_b", "teardown", "passed"))
+    c.add(report("suites/test_object.py::test_c", "setup", "failed", longrepr="E   boom"))
+    a, b, cc = (c.checks[f"suites/test_object.py::test_{n}"] for n in "abc")
+    assert a["outcome"] == "passed" and a["duration_s"] == 1.5 and a["markers"] == ["object"]
+    assert a["metrics"] == [{"name": "s3_put_64MiB", "unit": "MB/s", "value": 31.043}]
+    assert b["outcome"] == "failed" and b["message"] == "AssertionError: bad etag"
+    assert cc["outcome"] == "error"
+    assert c.counts() == {"passed": 1, "failed": 1, "error": 1}
+    assert c.all_metrics()[0]["check"] == "suites/test_object.py::test_a"
+
+
+def test_time_to_health_ok_adds_bring_up_and_gate_wait():
+    assert results.time_to_health_ok({"ok": True, "seconds": 20.04}, {"ok": True, "waited_s": 6.0}) == 26.0
+    assert results.time_to_health_ok({"ok": True, "seconds": 20}, {"ok": False, "waited_s": 300}) is None
+    assert results.time_to_health_ok(None, None) is None
+
+
+def test_results_file_never_holds_a_registered_secret(tmp_path):
+    secret = secrets.register("s3cr3t-value-for-test-0001")
+    results.write_results(tmp_path / "r" / "results.json", {"message": f"failed with {secret}"})
+    text = (tmp_path / "r" / "results.json").read_text()
+    assert secret not in text and json.loads(text)["message"] == "failed with ***"
+
+
+def test_latest_points_at_the_newest_run(tmp_path):
+    (tmp_path / "run1").mkdir()
+    (tmp_path / "run2").mkdir()
+    results.point_latest(tmp_path, "run1")
+    results.point_latest(tmp_path, "run2")
+    assert (tmp_path / "latest").readlink().name == "run2"
+
+
+def test_html_summary_shows_the_figures_a_reader_needs():
+    payload = {
+        "run_id": "20261123-070000-abcd", "target": "local", "time_to_health_ok_s": 28.1,
+        "cluster": {"ok": True, "facts": {"ceph_versions": ["16.2.15 pacific"], "osd_count": 3,
+                                          "raw_bytes": 18 * 1024**3}},
+        "phases": {"mon": 0.3, "osds": 9.1},
+        "gate_start": {"ok": True, "waited_s": 1, "muted_seen": []},
+        "gate_end": {"ok": False, "waited_s": 20, "problems": ["osd.2 is down"], "muted_seen": []},
+        "muted_health": ["POOL_NO_REDUNDANCY"], "teardown_s": 5.7,
+        "metrics": [{"check": "suites/test_object.py::test_x", "name": "s3_get_64MiB", "value": 179.1, "unit": "MB/s"}],
+    }
+    page = "".join(html.summary_html(payload))
+    for expected in ("16.2.15 pacific", "28.1 s", "18.0 GiB", "mon 0.3s, osds 9.1s", "FAILED after 20s: osd.2 is down",
+                     "POOL_NO_REDUNDANCY", "s3_get_64MiB", "179.1"):
+        assert expected in page
