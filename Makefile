@@ -22,7 +22,7 @@ venv: $(VENV)/.installed
 
 ## Run the conformance suite (default target: local, real daemons on this host) and write reports.
 conformance: deps venv
-	@$(PYTEST) $(PYTEST_ARGS); rc=$$?; \
+	@$(PYTEST) -c pyproject.toml $(PYTEST_ARGS); rc=$$?; \
 	echo "reports: $(CURDIR)/reports/latest/ (report.html, junit.xml, results.json)"; exit $$rc
 
 ## Run the project's own tests: unit tests, and the suite run against real clusters broken on purpose.

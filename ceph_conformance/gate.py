@@ -7,6 +7,8 @@ from .health import all_problems, take_snapshot
 from .secrets import scrub
 from .waits import WaitTimeout, wait_for
 
+DETAIL_LINES = 25  # health detail lists every PG; the first lines say what is wrong
+
 
 @dataclass
 class GateResult:
@@ -24,7 +26,10 @@ class GateResult:
         lines = [f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s):"]
         lines += [f"  - {p}" for p in self.problems]
         if self.health_detail:
-            lines += ["ceph health detail:"] + ["  " + line for line in self.health_detail.splitlines()]
+            detail = self.health_detail.splitlines()
+            lines += ["ceph health detail:"] + ["  " + line for line in detail[:DETAIL_LINES]]
+            if len(detail) > DETAIL_LINES:
+                lines.append(f"  ... ({len(detail) - DETAIL_LINES} more lines)")
         return "\n".join(lines)
 
     def to_dict(self):

@@ -1,9 +1,9 @@
 """pytest wiring of the conformance run: options, lifecycle, gate, reports, teardown.
 
 Lifecycle of a run (a session that selects checks under suites/):
-  configure     validate options, make the run id (controller) or take it (xdist worker), point
-                pytest-html and JUnit at reports/<run-id>/
-  sessionstart  (controller) preflight of the target, sweep leftovers of crashed runs, mark the run dir
+  configure     validate options, make the run id (controller) or take it (xdist worker), preflight
+                of the target (controller), point pytest-html and JUnit at reports/<run-id>/
+  sessionstart  (controller) sweep leftovers of crashed runs, mark the run dir
   first check   bring the cluster up and pass the HEALTH_OK gate, once per run behind a file lock
   every check   fails without running if bring-up or the gate failed (health checks still run)
   sessionfinish (controller) final gate, teardown (always, also on failure or Ctrl-C), results.json
@@ -42,6 +42,8 @@ class RunContext:
         self.controller = controller
         self.target = make_target(options)
         self.started = False
+        self.preflight_passed = False
+        self.keep_lines = []
         self.collector = results.ResultsCollector()
         self.results = None
         self._session = None
@@ -94,8 +96,19 @@ def pytest_addoption(parser):
     opts.add_options(parser)
 
 
+def _misparsed_root(config):
+    """pytest settles its root directory before plugins load, so in `--ceph-conf /etc/ceph/ceph.conf`
+    the value is taken for a test path and the suite's pyproject.toml is never read."""
+    here = Path(config.invocation_params.dir)
+    return config.inipath is None and (here / "suites").is_dir() and (here / "pyproject.toml").is_file()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    if _misparsed_root(config):
+        raise pytest.UsageError(
+            "pytest took a path option's value for a test path and lost the suite's configuration: "
+            "write path options with '=' (--ceph-conf=/etc/ceph/ceph.conf) or add -c pyproject.toml")
     try:
         options = opts.from_pytest(config)
     except opts.OptionError as exc:
@@ -108,7 +121,15 @@ def pytest_configure(config):
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
-    if ctx.controller:
+    if ctx.controller and _runs_checks(config):
+        # Before pytest-html and JUnit configure (they create the report directory): a host that
+        # cannot run the target gets one line, not a traceback, and no run directory or report.
+        try:
+            ctx.target.preflight()
+        except SetupError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        ctx.preflight_passed = True
+    if ctx.preflight_passed:
         if not config.option.htmlpath:
             config.option.htmlpath = str(run.report_dir / "report.html")
             config.option.self_contained_html = True
@@ -131,15 +152,18 @@ def pytest_configure_node(node):
         node.workerinput["ceph_run_id"] = ctx.run.run_id
 
 
+def _runs_checks(config):
+    """False for sessions that only list things (--collect-only, --help, --markers, --fixtures)."""
+    o = config.option
+    return not any(getattr(o, name, False) for name in ("collectonly", "help", "markers", "showfixtures",
+                                                          "show_fixtures_per_test"))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
     ctx = _context(session.config)
-    if ctx is None or not ctx.controller or session.config.option.collectonly:
+    if ctx is None or not ctx.controller or not ctx.preflight_passed:
         return
-    try:
-        ctx.target.preflight()
-    except SetupError as exc:
-        raise pytest.UsageError(str(exc)) from None
     if ctx.target.sweeps_leftovers():
         for run_dir, removed in sweep_stale(ctx.options.run_root, stop_in_order=stop_run_dir_in_order).items():
             ctx.progress(f"swept leftovers of an earlier run {run_dir}: {', '.join(removed)}")
@@ -182,7 +206,8 @@ def pytest_runtest_call(item):
         message = describe_unreachable(exc)
         if message is None:
             raise
-        pytest.fail(scrub(message), pytrace=False)
+        # from None: the message says it all; the chain of connection errors would bury it.
+        raise pytest.fail.Exception(scrub(message), pytrace=False) from None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -289,6 +314,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
     if r.get("gate_end") and not r["gate_end"]["ok"]:
         tr.write_line("FAILED: the run left the cluster unhealthy: " + "; ".join(r["gate_end"]["problems"]), red=True)
-    for line in getattr(ctx, "keep_lines", []):
+    for line in ctx.keep_lines:
         tr.write_line(line)
     tr.write_line(f"reports: {ctx.run.report_dir}/ (report.html, junit.xml, results.json)")

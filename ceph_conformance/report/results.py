@@ -53,9 +53,9 @@ def _short(report):
         return scrub(str(report.longrepr[2]))
     text = report.longreprtext if hasattr(report, "longreprtext") else str(report.longrepr)
     lines = [line for line in scrub(text).splitlines() if line.strip()]
-    # The last "E " lines of a traceback say what failed; plain messages are kept whole.
+    # The last "E " lines of a traceback say what failed; a plain message (pytrace=False) says it first.
     errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-    return "\n".join(errors[-12:] if errors else lines[-20:])
+    return "\n".join(errors[-12:]) if errors else "\n".join(lines)[:6000]
 
 
 def time_to_health_ok(cluster, gate):

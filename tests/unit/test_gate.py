@@ -80,3 +80,13 @@ def test_gate_reports_an_unreachable_cluster():
     assert not result.ok
     assert result.problems == ["OSError: connection refused by mon 127.0.0.1:1"]
     assert "could not read" in result.health_detail
+
+
+def test_long_health_detail_is_cut_with_a_count_of_what_was_left_out():
+    from ceph_conformance.gate import GateResult
+
+    detail = "\n".join(f"pg 3.{i} is active+undersized+degraded" for i in range(100))
+    result = GateResult(ok=False, waited_s=20, timeout_s=20, problems=["osd.2 is down"], health_detail=detail)
+    message = result.message()
+    assert message.splitlines()[1] == "  - osd.2 is down"
+    assert "pg 3.24 is" in message and "pg 3.25 is" not in message and message.endswith("... (75 more lines)")

@@ -1,0 +1,122 @@
+"""Runs the conformance suite as a user would (a separate pytest process) and reads its verdicts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ceph_conformance.targets.local import loopdev, processes
+from ceph_conformance.targets.local.sweep import mounts_under
+
+REPO = Path(__file__).resolve().parents[2]
+# The project's tests keep their runs apart from a user's default run root.
+RUN_ROOT = Path(os.environ.get("CCONF_SELFTEST_RUN_ROOT", "/var/tmp/ceph-conformance-selftest"))
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    results: dict | None
+    report_dir: Path | None
+
+    def check(self, name):
+        """The results.json entry of a check, by function name (with parameters if any)."""
+        found = [c for c in self.results["checks"] if c["nodeid"].split("::")[-1] == name]
+        assert found, f"no check {name} in the run; checks: {[c['nodeid'] for c in self.results['checks']]}"
+        return found[0]
+
+    def checks(self, marker):
+        return [c for c in self.results["checks"] if marker in c["markers"]]
+
+    def __repr__(self):  # what a failing assertion shows: the end of the run's output
+        return f"SuiteRun(rc={self.returncode}, output tail:\n{self.output[-4000:]})"
+
+
+def suite_command(report_dir, *args):
+    return [sys.executable, "-m", "pytest", "-c", "pyproject.toml", "-p", "no:cacheprovider",
+            f"--run-root={RUN_ROOT}", f"--report-dir={report_dir}", *args]
+
+
+def run_suite(report_dir, *args, timeout=900, env=None, user=None):
+    cmd = suite_command(report_dir, *args)
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    return _collect(proc.returncode, proc.stdout + proc.stderr, report_dir)
+
+
+def _collect(returncode, output, report_dir):
+    latest = Path(report_dir) / "latest"
+    results = json.loads((latest / "results.json").read_text()) if (latest / "results.json").exists() else None
+    return SuiteRun(returncode, output, results, latest.resolve() if latest.exists() else None)
+
+
+class RunningSuite:
+    """A suite run in the background, for tests that interrupt or kill it."""
+
+    def __init__(self, report_dir, *args, env=None):
+        self.report_dir = report_dir
+        self.before = set(RUN_ROOT.glob("*")) if RUN_ROOT.exists() else set()
+        self.proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
+
+    def run_dir(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            new = [p for p in RUN_ROOT.glob("*") if p not in self.before and p.is_dir()]
+            if new:
+                return new[0]
+            assert self.proc.poll() is None, f"suite exited early:\n{self.proc.stdout.read()}"
+            time.sleep(0.2)
+        raise AssertionError(f"no run directory appeared under {RUN_ROOT} within {timeout}s")
+
+    def wait_for_file(self, path_fn, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            path = path_fn()
+            if path is not None and path.exists():
+                return path
+            assert self.proc.poll() is None, f"suite exited early:\n{self.proc.stdout.read()}"
+            time.sleep(0.2)
+        raise AssertionError(f"{path_fn()} did not appear within {timeout}s")
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def finish(self, timeout=300):
+        out, _ = self.proc.communicate(timeout=timeout)
+        return _collect(self.proc.returncode, out, self.report_dir)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.communicate(timeout=30)
+
+
+def leftovers(under=RUN_ROOT):
+    """Everything of any run under `under` still on this machine: processes, mounts, loops, dirs."""
+    found = []
+    under = str(under)
+    found += [f"process {pid} ({processes.command_name(pid)})" for pid in processes.pids_with_marker(under)]
+    found += [f"mount {m}" for m in mounts_under(under)]
+    found += [f"loop device {d} -> {f}" for d, f in loopdev.attached_under(under).items()]
+    if Path(under).is_dir():
+        found += [f"directory {p}" for p in Path(under).iterdir()]
+    return found
+
+
+def reap_children():
+    """Collect exit statuses of adopted orphans (we are a subreaper); nothing else is pending then."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

@@ -1,0 +1,92 @@
+"""The suite's verdicts against a real cluster: right on a healthy one, and the right failure, with
+a message naming the cause, when the cluster is broken on purpose."""
+
+import re
+
+from ceph_conformance.secrets import _CEPHX_KEY
+
+from .harness import RunningSuite, run_suite
+
+
+def _keyring_secret(cluster):
+    return re.search(r"key = (\S+)", cluster.keyring("client.admin").read_text()).group(1)
+
+
+def test_every_check_passes_on_a_healthy_cluster_and_leaves_it_as_it_was(live_cluster, existing, tmp_path):
+    ceph = live_cluster.client()
+    pools_before = ceph.ceph_json("osd", "pool", "ls")
+    run = run_suite(tmp_path, "-m", "object or health", *existing)
+    assert run.returncode == 0, run
+    r = run.results
+    assert r["target"] == "ceph" and r["gate_start"]["ok"] and r["gate_end"]["ok"]
+    assert {c["outcome"] for c in r["checks"]} == {"passed"}
+    assert len(run.checks("object")) >= 13 and len(run.checks("health")) == 5
+    figures = {m["name"]: m["value"] for m in r["metrics"]}
+    assert figures["s3_put_64MiB_multipart"] > 0 and figures["s3_get_64MiB"] > 0, figures
+
+    # Nothing of the run remains on the cluster, and nothing else was changed.
+    prefix = "cconf-" + r["run_id"]
+    users = ceph.tool_json("radosgw-admin", "user", "list")
+    buckets = ceph.tool_json("radosgw-admin", "bucket", "list")
+    assert not [u for u in users if u.startswith(prefix)], f"S3 users left: {users}"
+    assert not [b for b in buckets if b.startswith(prefix)], f"buckets left: {buckets}"
+    assert ceph.ceph_json("osd", "pool", "ls") == pools_before
+
+    # Reports: all three written, and no key in any of them.
+    files = {p.name: p.read_text() for p in run.report_dir.iterdir()}
+    assert set(files) >= {"report.html", "junit.xml", "results.json"}
+    assert "Conformance summary" in files["report.html"] and "s3_get_64MiB" in files["report.html"]
+    secret = _keyring_secret(live_cluster)
+    for name, text in files.items():
+        assert secret not in text and not _CEPHX_KEY.search(text), f"a key appears in {name}"
+
+
+def test_gate_fails_within_its_bound_naming_the_down_osd(live_cluster, existing, tmp_path):
+    live_cluster.stop_daemon("osd.2")
+    run = run_suite(tmp_path, "-m", "object or health", "--gate-timeout=20", *existing)
+    assert run.returncode == 1, run
+    r = run.results
+    assert not r["gate_start"]["ok"] and r["gate_start"]["waited_s"] < 20 + 15
+    assert r["gate_end"] is None, "the end gate is not waited for again after the start gate failed"
+    for check in run.checks("object"):
+        assert check["outcome"] == "failed", check  # a failure, not an error and not a pass
+        assert "HEALTH_OK gate not reached after" in check["message"] and "osd.2 is down" in check["message"]
+        assert "ceph health detail:" in check["message"] and "OSD_DOWN" in check["message"]
+    # The health checks still run and say which criterion is not met.
+    assert run.check("test_every_osd_up_and_in")["outcome"] == "failed"
+    assert "osd.2 is down" in run.check("test_every_osd_up_and_in")["message"]
+    assert run.check("test_mons_in_quorum")["outcome"] == "passed"
+    assert run.check("test_mgr_active")["outcome"] == "passed"
+
+
+def test_object_checks_fail_naming_the_endpoint_when_rgw_is_down(live_cluster, existing, tmp_path):
+    live_cluster.stop_daemon("client.rgw.a")
+    run = run_suite(tmp_path, "-m", "object", *existing)
+    assert run.returncode == 1, run
+    endpoint = live_cluster.rgw_endpoint
+    for check in run.checks("object"):
+        assert check["outcome"] == "failed", check
+        assert check["message"].startswith("S3 endpoint unreachable"), check
+        assert endpoint in check["message"] and "Is RGW running" in check["message"], check
+        assert "Traceback" not in check["message"] and "raise " not in check["message"], check
+    # The temporary users were still removed (through RADOS, not the dead gateway).
+    prefix = "cconf-" + run.results["run_id"]
+    assert not [u for u in live_cluster.client().tool_json("radosgw-admin", "user", "list") if u.startswith(prefix)]
+
+
+def test_a_run_that_leaves_the_cluster_unhealthy_fails(live_cluster, existing, tmp_path):
+    barrier = tmp_path / "broken"
+    suite = RunningSuite(tmp_path / "reports", "-m", "health", "--gate-timeout=15", *existing,
+                         "-p", "tests.integration.barrier_plugin", env={"CCONF_SELFTEST_BARRIER": str(barrier)})
+    try:
+        run_dir = suite.run_dir()
+        suite.wait_for_file(lambda: run_dir / "session" / "gate-start.json", timeout=180)
+        live_cluster.stop_daemon("osd.2")
+        barrier.touch()
+        run = suite.finish(timeout=180)
+    finally:
+        suite.kill()
+    assert run.returncode == 1, run
+    gate_end = run.results["gate_end"]
+    assert not gate_end["ok"] and "osd.2 is down" in gate_end["problems"], gate_end
+    assert "the run left the cluster unhealthy" in run.output
