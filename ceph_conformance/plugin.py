@@ -242,6 +242,7 @@ def _finish(ctx, session, exitstatus):
             ctx.progress("the run leaves the cluster unhealthy:\n" + "\n".join(gate_end["problems"]))
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    usage = ctx.target.resource_usage() if cluster else {}
     teardown_s = None
     keep = ctx.options.keep_cluster and cluster and cluster["ok"]
     if keep:
@@ -270,6 +271,7 @@ def _finish(ctx, session, exitstatus):
         "gate_end": gate_end,
         "muted_health": sorted(set(ctx.options.mute_health)),
         "teardown_s": teardown_s,
+        "resource_usage": usage,
         "kept": bool(keep),
         "counts": ctx.collector.counts(),
         "checks": list(ctx.collector.checks.values()),
@@ -310,6 +312,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                   f"{facts.get('osd_count', '?')} OSDs")
     tth = r["time_to_health_ok_s"]
     tr.write_line(f"time to HEALTH_OK: {tth} s" if tth is not None else "HEALTH_OK: not reached")
+    rss = (r.get("resource_usage") or {}).get("daemon_rss_mib")
+    if rss:
+        tr.write_line(f"daemons' resident memory at the end: {rss['total']} MiB")
     for m in r["metrics"]:
         tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
     if r.get("gate_end") and not r["gate_end"]["ok"]:

@@ -23,6 +23,7 @@ def summary_html(results):
             "" if g.get("ok") else ": " + "; ".join(g.get("problems", [])))
 
     tth = results.get("time_to_health_ok_s")
+    rss = (results.get("resource_usage") or {}).get("daemon_rss_mib")
     rows = [
         ("run", results["run_id"]),
         ("target", results["target"]),
@@ -36,6 +37,7 @@ def summary_html(results):
         ("muted health codes (reviewed)", ", ".join(results.get("muted_health", [])) or "none"),
         ("muted codes raised", ", ".join(sorted(set(gate_start.get("muted_seen", []) + gate_end.get("muted_seen", []))))
          or "none"),
+        ("daemons' resident memory", f"{rss['total']} MiB" if rss else "-"),
         ("teardown", f"{results.get('teardown_s')} s" if results.get("teardown_s") is not None else "-"),
     ]
     parts = ["<h2>Conformance summary</h2>", _table(rows)]

@@ -39,6 +39,10 @@ class Target(ABC):
     def s3_endpoint(self):
         raise Unsupported(f"target {self.name} offers no S3 endpoint")
 
+    def resource_usage(self):
+        """What the cluster's processes use on this host, where the target can see them."""
+        return {}
+
     def sweeps_leftovers(self):
         """Whether the run root may hold leftovers of crashed runs of this target."""
         return False

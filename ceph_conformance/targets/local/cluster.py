@@ -307,6 +307,15 @@ class LocalCluster:
             return info["pid"]
         return self._start_daemon(name, info["argv"])
 
+    def daemon_rss_mib(self):
+        """Resident memory of each running daemon, and their total, in MiB."""
+        usage = {}
+        for name, info in self.state["daemons"].items():
+            if processes.is_alive(info["pid"], self.marker):
+                usage[name] = round(processes.rss_bytes(info["pid"]) / 2**20, 1)
+        usage["total"] = round(sum(usage.values()), 1)
+        return usage
+
     def daemon_alive(self, name):
         return processes.is_alive(self.state["daemons"][name]["pid"], self.marker)
 

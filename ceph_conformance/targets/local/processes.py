@@ -70,6 +70,16 @@ def command_name(pid):
         return ""
 
 
+def rss_bytes(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def _state(pid):
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

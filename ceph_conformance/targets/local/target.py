@@ -22,6 +22,7 @@ class LocalTarget(Target):
     def __init__(self, options):
         super().__init__(options)
         self.cluster = None
+        self.cluster_dir = None
 
     def spec(self):
         o = self.options
@@ -59,14 +60,16 @@ class LocalTarget(Target):
             )
 
     def bring_up(self, run_dir, progress):
-        self.cluster = LocalCluster(Path(run_dir) / "cluster")
+        self.cluster_dir = Path(run_dir) / "cluster"
+        self.cluster = LocalCluster(self.cluster_dir)
         self.cluster.bring_up(self.spec(), progress)
         self.description = self.cluster.describe()
         return self.description
 
     def attach(self, run_dir, description):
         super().attach(run_dir, description)
-        self.cluster = LocalCluster(Path(run_dir) / "cluster")
+        self.cluster_dir = Path(run_dir) / "cluster"
+        self.cluster = LocalCluster(self.cluster_dir)
 
     def tear_down(self, run_dir, progress):
         cluster = self.cluster or LocalCluster(Path(run_dir) / "cluster")
@@ -79,6 +82,10 @@ class LocalTarget(Target):
 
     def s3_endpoint(self):
         return self.cluster.rgw_endpoint
+
+    def resource_usage(self):
+        cluster = self.cluster or LocalCluster(self.cluster_dir)
+        return {"daemon_rss_mib": cluster.daemon_rss_mib()} if cluster.state_path.exists() else {}
 
     def sweeps_leftovers(self):
         return True

@@ -1,0 +1,82 @@
+"""The embedded default end to end: one cluster per run (also under xdist), reports, and nothing
+left behind whether the run passes, is interrupted, or is killed and swept by the next run."""
+
+import signal
+import subprocess
+import sys
+
+from .harness import REPO, RUN_ROOT, RunningSuite, leftovers, reap_children, run_suite
+
+
+def test_embedded_default_end_to_end_under_xdist(tmp_path):
+    run = run_suite(tmp_path, "-m", "object or health", "-n", "2")
+    assert run.returncode == 0, run
+    r = run.results
+    assert r["target"] == "local" and {c["outcome"] for c in r["checks"]} == {"passed"}
+    assert run.output.count("bringing up target local") == 1, "two workers must share one cluster"
+    facts = r["cluster"]["facts"]
+    assert facts["osd_count"] == 3 and facts["ceph_versions"][0].split(".")[0] == "16"
+    assert set(r["phases"]) >= {"mon", "mgr", "osds", "pools", "mds", "rgw", "bring_up_total"}
+    assert 0 < r["time_to_health_ok_s"] < 120, r["time_to_health_ok_s"]
+    assert r["gate_end"]["ok"] and r["teardown_s"] is not None
+    assert "RGW listening on http://127.0.0.1:" in run.output and "HEALTH_OK gate passed" in run.output
+    assert (tmp_path / "latest").resolve().name == r["run_id"]
+    junit = (run.report_dir / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(r["checks"]) and 'name="metric:s3_get_64MiB[MB/s]"' in junit
+    assert "time to HEALTH_OK" in (run.report_dir / "report.html").read_text()
+    assert leftovers(RUN_ROOT / r["run_id"]) == []
+
+
+def test_interrupted_bring_up_leaves_nothing(tmp_path):
+    suite = RunningSuite(tmp_path, "-m", "object")
+    try:
+        run_dir = suite.run_dir()
+        # Ctrl-C in the middle of bring-up: the mon is up and OSDs are being made.
+        suite.wait_for_file(lambda: run_dir / "cluster" / "data" / "osd.0", timeout=120)
+        suite.signal(signal.SIGINT)
+        run = suite.finish(timeout=180)
+    finally:
+        suite.kill()
+    assert run.returncode == 2, run  # pytest: interrupted
+    assert "tearing down (interrupted)" in run.output
+    assert leftovers(run_dir) == []
+
+
+def test_next_run_sweeps_leftovers_of_a_killed_run(tmp_path):
+    suite = RunningSuite(tmp_path / "killed", "-m", "object")
+    try:
+        run_dir = suite.run_dir()
+        suite.wait_for_file(lambda: run_dir / "session" / "cluster.json", timeout=180)
+    finally:
+        suite.kill()  # SIGKILL: no teardown at all
+    left = leftovers(run_dir)
+    assert any(x.startswith("process") for x in left) and any(x.startswith("loop device") for x in left), left
+
+    # The next run, even one that selects no check, sweeps them first.
+    run = run_suite(tmp_path / "next", "-k", "no_check_is_named_this")
+    reap_children()
+    assert run.returncode == 5, run  # pytest: no tests selected
+    assert f"swept leftovers of an earlier run {run_dir}" in run.output and "mon.a" in run.output
+    assert leftovers(run_dir) == []
+
+
+def test_keep_cluster_leaves_it_reachable_until_swept(tmp_path):
+    run = run_suite(tmp_path, "-m", "smoke and health", "--keep-cluster")
+    assert run.returncode == 0, run
+    run_dir = RUN_ROOT / run.results["run_id"]
+    try:
+        assert run.results["kept"] and f"ceph -c {run_dir}/cluster/ceph.conf" in run.output
+        assert "S3 endpoint: http://127.0.0.1:" in run.output
+        status = subprocess.run(["ceph", "-c", f"{run_dir}/cluster/ceph.conf", "-k",
+                                 f"{run_dir}/cluster/keyring/client.admin.keyring", "health"],
+                                capture_output=True, text=True, timeout=60)
+        assert status.stdout.startswith("HEALTH_OK"), status
+        # A later run leaves a kept cluster alone...
+        later = run_suite(tmp_path / "later", "-k", "no_check_is_named_this")
+        assert later.returncode == 5 and run_dir.exists() and "swept" not in later.output, later
+    finally:
+        sweep = subprocess.run([sys.executable, "-m", "ceph_conformance", "sweep", "--include-kept",
+                                "--run-root", str(RUN_ROOT)], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert sweep.returncode == 0 and f"swept {run_dir}" in sweep.stdout, sweep
+    reap_children()
+    assert leftovers(run_dir) == []
