@@ -5,10 +5,13 @@ removes them; it changes nothing else on the cluster.
 """
 
 import shutil
+import time
 from pathlib import Path
 
 from ..ceph_client import CephClient
+from ..clients.rgw_admin import RgwAdmin
 from ..errors import CommandError, SetupError, Unsupported
+from ..run import PREFIX
 from .base import Target
 
 
@@ -38,7 +41,19 @@ class ExistingTarget(Target):
         return self.description
 
     def tear_down(self, run_dir, progress):
-        return 0.0
+        """Safety net behind the fixtures: remove any S3 user of this run (with its buckets)."""
+        t0 = time.monotonic()
+        admin = RgwAdmin(self.client(timeout=60))
+        prefix = f"{PREFIX}-{Path(run_dir).name}-"
+        try:
+            leftover = admin.users_with_prefix(prefix)
+        except CommandError as exc:
+            progress(f"could not list S3 users to sweep ({exc}); users named {prefix}* may remain")
+            return round(time.monotonic() - t0, 2)
+        for uid in leftover:
+            problem = admin.remove_user(uid)
+            progress(f"swept S3 user {uid}" + (f": {problem}" if problem else ""))
+        return round(time.monotonic() - t0, 2)
 
     def client(self, timeout=60.0):
         return CephClient(self.options.ceph_conf, self.options.ceph_keyring, timeout=timeout)

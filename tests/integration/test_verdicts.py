@@ -74,6 +74,26 @@ def test_object_checks_fail_naming_the_endpoint_when_rgw_is_down(live_cluster, e
     assert not [u for u in live_cluster.client().tool_json("radosgw-admin", "user", "list") if u.startswith(prefix)]
 
 
+def test_teardown_sweeps_s3_users_of_the_run_that_checks_left(live_cluster, existing, tmp_path):
+    """If a check's own cleanup did not happen (the process died), the run's teardown removes its users."""
+    from ceph_conformance.clients.rgw_admin import RgwAdmin
+
+    suite = RunningSuite(tmp_path / "reports", "-m", "health", *existing,
+                         "-p", "tests.integration.barrier_plugin", env={"CCONF_SELFTEST_BARRIER": str(tmp_path / "go")})
+    try:
+        run_dir = suite.run_dir()
+        suite.wait_for_file(lambda: run_dir / "session" / "gate-start.json", timeout=180)
+        orphan = f"cconf-{run_dir.name}-gw9-user-1"  # as an xdist worker killed mid-check would leave it
+        RgwAdmin(live_cluster.client()).create_user(orphan)
+        (tmp_path / "go").touch()
+        run = suite.finish(timeout=180)
+    finally:
+        suite.kill()
+    assert run.returncode == 0, run
+    assert f"swept S3 user {orphan}" in run.output
+    assert orphan not in live_cluster.client().tool_json("radosgw-admin", "user", "list")
+
+
 def test_a_run_that_leaves_the_cluster_unhealthy_fails(live_cluster, existing, tmp_path):
     barrier = tmp_path / "broken"
     suite = RunningSuite(tmp_path / "reports", "-m", "health", "--gate-timeout=15", *existing,
