@@ -33,6 +33,8 @@ def figures(results, wall_s=None):
     out["daemons' RSS [MiB]"] = rss.get("total")
     for m in results.get("metrics") or []:
         out[f"{m['name']} [{m['unit']}]"] = m["value"]
+    for name, ratio in (results.get("relative_to_rados_bench") or {}).items():
+        out[f"{name} / rados bench"] = ratio
     checks = results.get("checks") or []
     out["checks passed"] = sum(c["outcome"] == "passed" for c in checks)
     out["checks not passed"] = sum(c["outcome"] != "passed" for c in checks)

@@ -4,8 +4,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .host.sweep import MARKER, release_clients, sweep_run_dir, sweep_stale
 from .targets.local.cluster import stop_run_dir_in_order
-from .targets.local.sweep import MARKER, sweep_run_dir, sweep_stale
 
 
 def main(argv=None):
@@ -22,7 +22,7 @@ def main(argv=None):
             if not (run_dir / MARKER).exists():
                 print(f"{run_dir}: not a run directory of this suite (no {MARKER}); left alone", file=sys.stderr)
                 return 2
-            removed = stop_run_dir_in_order(run_dir) + sweep_run_dir(run_dir)
+            removed = release_clients(run_dir) + stop_run_dir_in_order(run_dir) + sweep_run_dir(run_dir)
             print(f"swept {run_dir}: {', '.join(removed) or 'files only'}")
         return 0
     swept = sweep_stale(args.run_root, include_kept=args.include_kept, stop_in_order=stop_run_dir_in_order)

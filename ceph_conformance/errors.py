@@ -19,7 +19,12 @@ class CommandError(Exception):
         from .secrets import scrub
 
         cmd = scrub(" ".join(str(a) for a in self.argv))
-        tail = scrub(self.output.strip())[-1500:]
+        text = scrub(self.output.strip())
+        # Many tools print the error first and boilerplate after it: keep both ends.
+        errors = [line for line in text.splitlines() if "error" in line.lower()][:5]
+        tail = text[-1500:]
+        if errors and errors[0] not in tail:
+            tail = "\n".join(errors) + "\n...\n" + tail
         if self.timeout is not None:
             head = f"`{cmd}` did not finish within {self.timeout:.0f}s"
         else:

@@ -18,6 +18,9 @@ class RunOptions:
     ceph_conf: str | None = None
     ceph_keyring: str | None = None
     rgw_endpoint: str | None = None
+    cephfs: str | None = None
+    rbd_pool: str = "rbd"
+    io_timeout: float = 180.0
     nodes: int = 3
     osds_per_node: int = 1
     osd_size_gib: float = 6.0
@@ -37,6 +40,10 @@ def add_options(parser):
     g.addoption("--ceph-conf", default=None, help="ceph.conf of an existing cluster (--target ceph)")
     g.addoption("--ceph-keyring", default=None, help="admin keyring of an existing cluster (--target ceph)")
     g.addoption("--rgw-endpoint", default=None, help="S3 endpoint URL of an existing cluster (--target ceph)")
+    g.addoption("--cephfs", default=None, help="CephFS filesystem for the sharedfs checks (default: the first)")
+    g.addoption("--rbd-pool", default="rbd", help="pool for the block checks' RBD images (default rbd)")
+    g.addoption("--io-timeout", type=float, default=180.0,
+                help="bound of each block and shared-filesystem check: blocked I/O fails it (default 180 s)")
     g.addoption("--nodes", type=int, default=3, help="local target: CRUSH hosts (default 3)")
     g.addoption("--osds-per-node", type=int, default=1, help="local target: OSDs per host (default 1)")
     g.addoption("--osd-size-gib", type=float, default=6.0, help="local target: size of each OSD's sparse file")
@@ -54,7 +61,8 @@ def from_pytest(config):
     get = config.getoption
     opts = RunOptions(
         target=get("target"), ceph_conf=get("ceph_conf"), ceph_keyring=get("ceph_keyring"),
-        rgw_endpoint=get("rgw_endpoint"), nodes=get("nodes"), osds_per_node=get("osds_per_node"),
+        rgw_endpoint=get("rgw_endpoint"), cephfs=get("cephfs"), rbd_pool=get("rbd_pool"),
+        io_timeout=get("io_timeout"), nodes=get("nodes"), osds_per_node=get("osds_per_node"),
         osd_size_gib=get("osd_size_gib"), rgw_port=get("rgw_port"), gate_timeout=get("gate_timeout"),
         mute_health=list(get("mute_health")), keep_cluster=get("keep_cluster"), run_root=get("run_root"),
         report_dir=str(Path(config.rootpath) / get("report_dir")) if not Path(get("report_dir")).is_absolute()
@@ -90,6 +98,8 @@ def validate(o: RunOptions):
         raise OptionError(f"--osd-size-gib {o.osd_size_gib}: BlueStore needs at least 2 GiB per OSD here")
     if not 0 <= o.rgw_port <= 65535:
         raise OptionError(f"--rgw-port {o.rgw_port}: not a TCP port")
+    if o.io_timeout <= 0:
+        raise OptionError(f"--io-timeout {o.io_timeout}: must be positive seconds")
     if o.gate_timeout <= 0:
         raise OptionError(f"--gate-timeout {o.gate_timeout}: must be positive seconds")
     for code in o.mute_health:

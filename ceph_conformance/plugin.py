@@ -12,14 +12,18 @@ Lifecycle of a run (a session that selects checks under suites/):
 import signal
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 from _pytest.reports import TestReport
 
 from . import options as opts
+from .bounded import OperationTimeout, bounded, health_summary
 from .clients.s3 import describe_unreachable
 from .errors import SetupError
+from .host.processes import become_subreaper
+from .host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
 from .report import html, results
 from .report.redact import scrub_report
 from .run import Run, new_run_id, worker_id
@@ -27,8 +31,6 @@ from .secrets import scrub
 from .session import ClusterSession
 from .targets import make_target
 from .targets.local.cluster import stop_run_dir_in_order
-from .targets.local.processes import become_subreaper
-from .targets.local.sweep import mark_kept, sweep_run_dir, sweep_stale, write_marker
 
 RUN_KEY = pytest.StashKey["RunContext"]()
 UNGATED_MARKERS = ("health",)
@@ -198,12 +200,51 @@ def _fail_without_running(item, message):
     ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
 
 
+BOUNDED_MARKERS = ("block", "sharedfs", "baseline")
+ABANDONED = pytest.StashKey[object]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """A check abandoned at its bound may resume once storage recovers: let it finish (bounded)
+    before its fixtures remove what it works on."""
+    worker = item.stash.get(ABANDONED, None)
+    if worker is not None:
+        worker.join(_context(item.config).options.io_timeout)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Storage checks run under --io-timeout, and a failure says what Ceph's health says."""
+    ctx = _context(pyfuncitem.config)
+    if ctx is None or not any(pyfuncitem.get_closest_marker(m) for m in BOUNDED_MARKERS):
+        return None
+    args = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    client = ctx.target.client(timeout=20)
+    diagnose = partial(health_summary, client)
+    try:
+        bounded(partial(pyfuncitem.obj, **args), what=pyfuncitem.name, timeout=ctx.options.io_timeout,
+                diagnose=diagnose)
+    except Exception as exc:
+        if isinstance(exc, OperationTimeout):
+            pyfuncitem.stash[ABANDONED] = exc.worker
+        else:
+            try:
+                cause = diagnose()
+            except Exception:  # noqa: BLE001 - the check's own failure stands without it
+                cause = None
+            if cause and "no health checks raised" not in cause:
+                exc.add_note(f"the cluster says: {cause}")
+        raise
+    return True
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     try:
         return (yield)
     except Exception as exc:
-        message = describe_unreachable(exc)
+        message = str(exc) if isinstance(exc, OperationTimeout) else describe_unreachable(exc)
         if message is None:
             raise
         # from None: the message says it all; the chain of connection errors would bury it.
@@ -252,6 +293,9 @@ def _finish(ctx, session, exitstatus):
         ctx.progress("tearing down" + (" (interrupted)" if interrupted else ""))
         t0 = time.monotonic()
         try:
+            released = release_clients(ctx.run.run_dir)  # what checks left mounted or running
+            if released:
+                ctx.progress("released clients the checks left: " + ", ".join(released))
             ctx.target.tear_down(ctx.run.run_dir, ctx.progress)
         finally:
             sweep_run_dir(ctx.run.run_dir)
@@ -277,6 +321,7 @@ def _finish(ctx, session, exitstatus):
         "checks": list(ctx.collector.checks.values()),
         "metrics": ctx.collector.all_metrics(),
     }
+    ctx.results["relative_to_rados_bench"] = results.relative_to_baseline(ctx.results["metrics"])
     results.write_results(ctx.run.report_dir / "results.json", ctx.results)
     results.point_latest(ctx.run.report_dir.parent, ctx.run.run_id)
 

@@ -9,6 +9,10 @@ def _table(rows):
     return f"<table class='conformance'>{cells}</table>"
 
 
+def _ratio(value):
+    return "" if value is None else f"{value * 100:.0f} %"
+
+
 def summary_html(results):
     """HTML fragments for pytest_html_results_summary, from the results.json payload."""
     cluster = results.get("cluster") or {}
@@ -42,12 +46,13 @@ def summary_html(results):
     ]
     parts = ["<h2>Conformance summary</h2>", _table(rows)]
     metric_rows = results.get("metrics") or []
+    ratios = results.get("relative_to_rados_bench") or {}
     if metric_rows:
         body = "".join(
             f"<tr><td>{escape(m['check'])}</td><td>{escape(m['name'])}</td><td>{m['value']}</td>"
-            f"<td>{escape(m['unit'])}</td></tr>" for m in metric_rows)
-        parts.append("<h3>Measured</h3><table><tr><th>check</th><th>figure</th><th>value</th><th>unit</th></tr>"
-                     + body + "</table>")
+            f"<td>{escape(m['unit'])}</td><td>{_ratio(ratios.get(m['name']))}</td></tr>" for m in metric_rows)
+        parts.append("<h3>Measured</h3><table><tr><th>check</th><th>figure</th><th>value</th><th>unit</th>"
+                     "<th>of rados bench</th></tr>" + body + "</table>")
     if cluster and not cluster.get("ok"):
         parts.append(f"<p><b>Bring-up failed:</b> {escape(cluster.get('error', ''))}</p>")
     return parts

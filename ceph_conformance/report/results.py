@@ -22,7 +22,9 @@ class ResultsCollector:
              "markers": sorted(k for k in report.keywords if k in MARKERS)},
         )
         entry["duration_s"] = round(entry["duration_s"] + report.duration, 3)
-        if report.failed:
+        if report.failed and report.when == "teardown" and entry["outcome"] != "passed":
+            entry["teardown_error"] = _short(report)  # the check's own verdict stands
+        elif report.failed:
             entry["outcome"] = "failed" if report.when == "call" else "error"
             entry["message"] = _short(report)
         elif report.skipped and entry["outcome"] == "passed":
@@ -45,7 +47,22 @@ class ResultsCollector:
         return rows
 
 
-MARKERS = {"health", "object", "block", "sharedfs", "scale", "removal", "disruptive", "smoke"}
+MARKERS = {"health", "object", "block", "sharedfs", "scale", "removal", "disruptive", "smoke", "baseline"}
+BASELINE_WRITE, BASELINE_READ = "rados_bench_write", "rados_bench_seq_read"
+
+
+def relative_to_baseline(metric_rows):
+    """Each MB/s figure as a fraction of the run's rados bench (writes to writes, reads to reads)."""
+    by_name = {m["name"]: m["value"] for m in metric_rows}
+    out = {}
+    for m in metric_rows:
+        if m["unit"] != "MB/s" or m["name"] in (BASELINE_WRITE, BASELINE_READ):
+            continue
+        reads = any(word in m["name"] for word in ("read", "get"))
+        base = by_name.get(BASELINE_READ if reads else BASELINE_WRITE)
+        if base:
+            out[m["name"]] = round(m["value"] / base, 3)
+    return out
 
 
 def _short(report):

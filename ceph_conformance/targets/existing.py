@@ -9,13 +9,14 @@ import time
 from pathlib import Path
 
 from ..ceph_client import CephClient
-from ..clients.rgw_admin import RgwAdmin
+from ..cleanup import sweep_run_resources
 from ..errors import CommandError, SetupError, Unsupported
 from ..run import PREFIX
 from .base import Target
+from .host_clients import HostClients
 
 
-class ExistingTarget(Target):
+class ExistingTarget(HostClients, Target):
     name = "ceph"
 
     def preflight(self):
@@ -41,18 +42,10 @@ class ExistingTarget(Target):
         return self.description
 
     def tear_down(self, run_dir, progress):
-        """Safety net behind the fixtures: remove any S3 user of this run (with its buckets)."""
+        """Safety net behind the fixtures: remove anything of this run still on the cluster."""
         t0 = time.monotonic()
-        admin = RgwAdmin(self.client(timeout=60))
-        prefix = f"{PREFIX}-{Path(run_dir).name}-"
-        try:
-            leftover = admin.users_with_prefix(prefix)
-        except CommandError as exc:
-            progress(f"could not list S3 users to sweep ({exc}); users named {prefix}* may remain")
-            return round(time.monotonic() - t0, 2)
-        for uid in leftover:
-            problem = admin.remove_user(uid)
-            progress(f"swept S3 user {uid}" + (f": {problem}" if problem else ""))
+        sweep_run_resources(self.client(timeout=60), f"{PREFIX}-{Path(run_dir).name}-", self.options.rbd_pool,
+                            Path(run_dir) / "sweep", progress)
         return round(time.monotonic() - t0, 2)
 
     def client(self, timeout=60.0):

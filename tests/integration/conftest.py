@@ -6,10 +6,10 @@ import time
 import pytest
 
 from ceph_conformance.gate import run_gate
+from ceph_conformance.host.processes import become_subreaper
+from ceph_conformance.host.sweep import sweep_run_dir, write_marker
 from ceph_conformance.run import new_run_id
 from ceph_conformance.targets.local.cluster import LocalCluster, LocalSpec
-from ceph_conformance.targets.local.processes import become_subreaper
-from ceph_conformance.targets.local.sweep import sweep_run_dir, write_marker
 
 from .harness import RUN_ROOT, leftovers, reap_children
 

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ceph_conformance.targets.local import loopdev, processes
-from ceph_conformance.targets.local.sweep import mounts_under
+from ceph_conformance.host import loopdev, processes
+from ceph_conformance.host.sweep import mounts_under
 
 REPO = Path(__file__).resolve().parents[2]
 # The project's tests keep their runs apart from a user's default run root.
@@ -23,6 +23,7 @@ class SuiteRun:
     output: str
     results: dict | None
     report_dir: Path | None
+    check_seconds: float | None = None
 
     def check(self, name):
         """The results.json entry of a check, by function name (with parameters if any)."""
@@ -97,6 +98,34 @@ class RunningSuite:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.communicate(timeout=30)
+
+
+def break_during(report_dir, check, break_cluster, heal_cluster, *args, timeout=600):
+    """Run the suite; just before `check` runs, break the cluster; right after it, heal it.
+
+    Fixtures are set up on a healthy cluster and torn down on a healed one, so the verdict is
+    the check's own."""
+    barrier = Path(report_dir) / "barrier"
+    suite = RunningSuite(report_dir, *args, "-p", "tests.integration.barrier_plugin",
+                         env={"CCONF_SELFTEST_BARRIER": str(barrier), "CCONF_SELFTEST_BARRIER_CHECK": check})
+    try:
+        suite.wait_for_file(lambda: Path(f"{barrier}.before"), timeout=timeout)
+        try:
+            break_cluster()
+        finally:
+            Path(f"{barrier}.broken").touch()
+        released = time.monotonic()
+        suite.wait_for_file(lambda: Path(f"{barrier}.after"), timeout=timeout)
+        check_seconds = time.monotonic() - released
+        try:
+            heal_cluster()
+        finally:
+            Path(f"{barrier}.healed").touch()
+        run = suite.finish(timeout=timeout)
+        run.check_seconds = check_seconds  # how long the check ran on the broken cluster
+        return run
+    finally:
+        suite.kill()
 
 
 def leftovers(under=RUN_ROOT):

@@ -5,14 +5,18 @@ import signal
 import subprocess
 import sys
 
+from ceph_conformance.host import processes
+from ceph_conformance.waits import wait_for
+
 from .harness import REPO, RUN_ROOT, RunningSuite, leftovers, reap_children, run_suite
 
 
 def test_embedded_default_end_to_end_under_xdist(tmp_path):
-    run = run_suite(tmp_path, "-m", "object or health", "-n", "2")
+    run = run_suite(tmp_path, "-n", "2")
     assert run.returncode == 0, run
     r = run.results
     assert r["target"] == "local" and {c["outcome"] for c in r["checks"]} == {"passed"}
+    assert {m for c in r["checks"] for m in c["markers"]} >= {"health", "object", "block", "sharedfs", "baseline"}
     assert run.output.count("bringing up target local") == 1, "two workers must share one cluster"
     facts = r["cluster"]["facts"]
     assert facts["osd_count"] == 3 and facts["ceph_versions"][0].split(".")[0] == "16"
@@ -42,15 +46,23 @@ def test_interrupted_bring_up_leaves_nothing(tmp_path):
     assert leftovers(run_dir) == []
 
 
+def _database_running(run_dir):
+    return any(processes.command_name(pid) == "mariadbd" for pid in processes.pids_with_marker(str(run_dir)))
+
+
 def test_next_run_sweeps_leftovers_of_a_killed_run(tmp_path):
-    suite = RunningSuite(tmp_path / "killed", "-m", "object")
+    suite = RunningSuite(tmp_path / "killed", "-m", "block")
     try:
         run_dir = suite.run_dir()
-        suite.wait_for_file(lambda: run_dir / "session" / "cluster.json", timeout=180)
+        # Kill it mid-check: MariaDB running on an RBD volume, XFS mounted on a loop device
+        # backed by an rbd-fuse file: every layer the sweep must take apart in order.
+        wait_for(lambda: (_database_running(run_dir), "no mariadbd yet"), what="MariaDB of the block checks",
+                 timeout=240, interval=0.5)
     finally:
         suite.kill()  # SIGKILL: no teardown at all
     left = leftovers(run_dir)
-    assert any(x.startswith("process") for x in left) and any(x.startswith("loop device") for x in left), left
+    for kind in ("(mariadbd)", "(rbd-fuse)", "(ceph-osd)", "(ceph-mon)", "loop device", "mount"):
+        assert any(kind in x or x.startswith(kind) for x in left), (kind, left)
 
     # The next run, even one that selects no check, sweeps them first.
     run = run_suite(tmp_path / "next", "-k", "no_check_is_named_this")

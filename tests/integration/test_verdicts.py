@@ -15,22 +15,31 @@ def _keyring_secret(cluster):
 def test_every_check_passes_on_a_healthy_cluster_and_leaves_it_as_it_was(live_cluster, existing, tmp_path):
     ceph = live_cluster.client()
     pools_before = ceph.ceph_json("osd", "pool", "ls")
-    run = run_suite(tmp_path, "-m", "object or health", *existing)
+    run = run_suite(tmp_path, "-m", "not disruptive", *existing)
     assert run.returncode == 0, run
     r = run.results
     assert r["target"] == "ceph" and r["gate_start"]["ok"] and r["gate_end"]["ok"]
     assert {c["outcome"] for c in r["checks"]} == {"passed"}
     assert len(run.checks("object")) >= 13 and len(run.checks("health")) == 5
+    assert len(run.checks("block")) >= 9 and len(run.checks("sharedfs")) >= 10 and run.checks("baseline")
     figures = {m["name"]: m["value"] for m in r["metrics"]}
-    assert figures["s3_put_64MiB_multipart"] > 0 and figures["s3_get_64MiB"] > 0, figures
+    for name in ("s3_put_64MiB_multipart", "s3_get_64MiB", "rbd_seq_write_256MiB", "rbd_seq_read_256MiB",
+                 "cephfs_write_64MiB", "cephfs_read_64MiB_other_client", "rados_bench_write"):
+        assert figures[name] > 0, (name, figures)
+    assert set(r["relative_to_rados_bench"]) >= {"s3_get_64MiB", "rbd_seq_write_256MiB", "cephfs_write_64MiB"}
 
     # Nothing of the run remains on the cluster, and nothing else was changed.
     prefix = "cconf-" + r["run_id"]
     users = ceph.tool_json("radosgw-admin", "user", "list")
     buckets = ceph.tool_json("radosgw-admin", "bucket", "list")
+    images = ceph.tool_json("rbd", "ls", "rbd")
+    entities = [e["entity"] for e in ceph.ceph_json("auth", "ls")["auth_dump"]]
     assert not [u for u in users if u.startswith(prefix)], f"S3 users left: {users}"
     assert not [b for b in buckets if b.startswith(prefix)], f"buckets left: {buckets}"
+    assert not [i for i in images if i.startswith(prefix)], f"RBD images left: {images}"
+    assert not [e for e in entities if prefix in e], f"cephx users left: {entities}"
     assert ceph.ceph_json("osd", "pool", "ls") == pools_before
+    assert "swept" not in run.output, "the checks left something for the run's sweep to remove"
 
     # Reports: all three written, and no key in any of them.
     files = {p.name: p.read_text() for p in run.report_dir.iterdir()}
@@ -79,7 +88,8 @@ def test_teardown_sweeps_s3_users_of_the_run_that_checks_left(live_cluster, exis
     from ceph_conformance.clients.rgw_admin import RgwAdmin
 
     suite = RunningSuite(tmp_path / "reports", "-m", "health", *existing,
-                         "-p", "tests.integration.barrier_plugin", env={"CCONF_SELFTEST_BARRIER": str(tmp_path / "go")})
+                         "-p", "tests.integration.barrier_plugin",
+                         env={"CCONF_SELFTEST_BARRIER": str(tmp_path / "go")})
     try:
         run_dir = suite.run_dir()
         suite.wait_for_file(lambda: run_dir / "session" / "gate-start.json", timeout=180)

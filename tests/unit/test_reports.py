@@ -67,3 +67,23 @@ def test_html_summary_shows_the_figures_a_reader_needs():
     for expected in ("16.2.15 pacific", "28.1 s", "18.0 GiB", "mon 0.3s, osds 9.1s", "FAILED after 20s: osd.2 is down",
                      "POOL_NO_REDUNDANCY", "s3_get_64MiB", "179.1"):
         assert expected in page
+
+
+def test_throughput_is_set_against_the_rados_bench_of_the_same_run():
+    rows = [{"name": "rados_bench_write", "unit": "MB/s", "value": 200.0},
+            {"name": "rados_bench_seq_read", "unit": "MB/s", "value": 400.0},
+            {"name": "rbd_seq_write_256MiB", "unit": "MB/s", "value": 100.0},
+            {"name": "s3_get_64MiB", "unit": "MB/s", "value": 100.0},
+            {"name": "db_load_rows_per_s", "unit": "rows/s", "value": 9000.0}]
+    assert results.relative_to_baseline(rows) == {"rbd_seq_write_256MiB": 0.5, "s3_get_64MiB": 0.25}
+    assert results.relative_to_baseline(rows[2:]) == {}
+
+
+def test_a_teardown_error_after_a_failure_keeps_the_failure_as_the_verdict():
+    c = results.ResultsCollector()
+    c.add(report("suites/test_block.py::test_x", "setup", "passed"))
+    c.add(report("suites/test_block.py::test_x", "call", "failed", longrepr="E   AssertionError: write blocked"))
+    c.add(report("suites/test_block.py::test_x", "teardown", "failed", longrepr="E   OSError: busy"))
+    entry = c.checks["suites/test_block.py::test_x"]
+    assert entry["outcome"] == "failed" and entry["message"] == "AssertionError: write blocked"
+    assert entry["teardown_error"] == "OSError: busy"

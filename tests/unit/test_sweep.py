@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from ceph_conformance.targets.local import loopdev, processes
-from ceph_conformance.targets.local.sweep import MARKER, stale_runs, sweep_run_dir, write_marker
+from ceph_conformance.host import loopdev, processes
+from ceph_conformance.host.sweep import MARKER, stale_runs, sweep_run_dir, write_marker
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="attaching loop devices and mounting needs root")
 

@@ -17,7 +17,6 @@ auth_allow_insecure_global_id_reclaim = false
 keyring = {run_dir}/keyring/$name.keyring
 log_file = {run_dir}/log/$name.log
 mon_cluster_log_file = {run_dir}/log/cluster.log
-admin_socket = {run_dir}/run/$name.asok
 pid_file = {run_dir}/run/$name.pid
 run_dir = {run_dir}/run
 crash_dir = {run_dir}/crash
@@ -37,13 +36,26 @@ osd_pool_default_pg_autoscale_mode = off
 mon_max_pg_per_osd = 500
 osd_memory_target = 939524096
 bluestore_cache_autotune = false
-bluestore_cache_size = 134217728
+bluestore_cache_size = 67108864
 osd_objectstore = bluestore
 osd_crush_update_on_start = true
 debug_ms = 0
 # Map changes (pool creation, OSD boot) commit faster; a one-mon test cluster has no quorum cost.
 paxos_propose_interval = 0.2
 log_max_recent = 500
+
+# Daemons have fixed admin sockets; clients get one per process (several client.admin tools and
+# FUSE mounts run at once).
+[mon]
+admin_socket = {run_dir}/run/$name.asok
+[mgr]
+admin_socket = {run_dir}/run/$name.asok
+[osd]
+admin_socket = {run_dir}/run/$name.asok
+[mds]
+admin_socket = {run_dir}/run/$name.asok
+[client]
+admin_socket = {run_dir}/run/$name.$pid.asok
 """
 
 

@@ -18,10 +18,11 @@ from pathlib import Path
 from ...ceph_client import CephClient
 from ...commands import run
 from ...errors import SetupError
+from ...host import loopdev, processes
+from ...host.sweep import sweep_run_dir
 from ...secrets import register
 from ...waits import wait_for
-from . import cephconf, loopdev, processes
-from .sweep import sweep_run_dir
+from . import cephconf
 
 GIB = 1024**3
 

@@ -5,18 +5,19 @@ import shutil
 from pathlib import Path
 
 from ...errors import SetupError
+from ...host import loopdev
 from ..base import Target
-from . import loopdev
+from ..host_clients import HostClients
 from .cluster import LocalCluster, LocalSpec, port_in_use
 
-DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common"
+DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common ceph-fuse rbd-fuse"
 BINARIES = (
     "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "radosgw", "ceph", "rados", "rbd",
-    "radosgw-admin", "ceph-authtool", "monmaptool", "losetup",
+    "radosgw-admin", "ceph-authtool", "monmaptool", "losetup", "ceph-fuse", "rbd-fuse",
 )
 
 
-class LocalTarget(Target):
+class LocalTarget(HostClients, Target):
     name = "local"
 
     def __init__(self, options):

@@ -12,57 +12,83 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ...commands import run
+from ..commands import run
 from . import loopdev, processes
 
 MARKER = ".ceph-conformance-run"
 
 
-def mounts_under(directory):
+def _mounts(directory):
+    """(mountpoint, fstype) of mounts below directory, deepest first."""
     directory = os.path.realpath(directory)
     found = []
     with open("/proc/mounts") as f:
         for line in f:
-            mountpoint = line.split()[1].replace("\\040", " ")
+            fields = line.split()
+            mountpoint = fields[1].replace("\\040", " ")
             if mountpoint.startswith(directory + os.sep):
-                found.append(mountpoint)
-    # deepest first
-    return sorted(found, key=len, reverse=True)
+                found.append((mountpoint, fields[2]))
+    return sorted(found, key=lambda m: len(m[0]), reverse=True)
 
 
-# Clients and gateways before servers, OSDs before their mon (an OSD whose mon is gone hangs).
-_KIND_ORDER = ("ceph-fuse", "rbd-fuse", "mariadbd", "nginx", "radosgw", "ceph-mds", "ceph-osd", "ceph-mgr", "ceph-mon")
+def mounts_under(directory):
+    return [m for m, _ in _mounts(directory)]
 
 
-def _kind_rank(pid):
-    comm = processes.command_name(pid)
-    return _KIND_ORDER.index(comm) if comm in _KIND_ORDER else -1
+# Layers, top down: an app holds files on a filesystem, which sits on a loop device, whose backing
+# file an rbd-fuse client serves; ceph-fuse and rbd-fuse need the daemons; OSDs need their mon.
+APPS = ("nginx", "mariadbd")
+FUSE_CLIENTS = ("ceph-fuse", "rbd-fuse")
+DAEMONS = ("radosgw", "ceph-mds", "ceph-osd", "ceph-mgr", "ceph-mon")
 
 
-def stop_marked_processes(marker, timeout=10.0):
-    """Stop every process whose command line names marker: by kind in dependency order,
-    each kind in parallel. Returns descriptions of what was stopped."""
-    by_rank = {}
+def stop_marked_processes(marker, kinds=None, timeout=10.0):
+    """Stop processes whose command line names marker: those of the given kinds (in that order,
+    each kind in parallel), or all. Returns descriptions of what was stopped."""
+    by_kind = {}
     for pid in processes.pids_with_marker(marker):
-        by_rank.setdefault(_kind_rank(pid), []).append(pid)
-    stopped = []
-    for rank in sorted(by_rank):
-        pids = by_rank[rank]
-        names = {pid: processes.command_name(pid) or "process" for pid in pids}
+        by_kind.setdefault(processes.command_name(pid), []).append(pid)
+    order = list(kinds) if kinds is not None else [*APPS, *FUSE_CLIENTS, *DAEMONS, *by_kind]
+    stopped, done = [], set()
+    for kind in order:
+        if kind in done or kind not in by_kind:
+            continue
+        done.add(kind)
+        pids = by_kind[kind]
         with ThreadPoolExecutor(max_workers=len(pids)) as pool:
             list(pool.map(lambda pid: processes.stop(pid, marker, timeout), pids))
-        stopped += [f"{names[pid]} {pid}" for pid in pids]
+        stopped += [f"{kind} {pid}" for pid in pids]
     return stopped
+
+
+def _unmount(mountpoint):
+    if run(["umount", mountpoint], timeout=60, check=False).returncode != 0:
+        run(["umount", "-l", mountpoint], timeout=30, check=False)
+    return f"mount {mountpoint}"
+
+
+def release_clients(run_dir):
+    """Everything of the run that uses the cluster as a client: apps, filesystems on RBD volumes,
+    their loop devices, the FUSE clients. Must go before the daemons do."""
+    marker = str(run_dir)
+    removed = stop_marked_processes(marker, APPS)
+    fuse = [m for m, fstype in _mounts(run_dir) if fstype.startswith("fuse")]
+    removed += [_unmount(m) for m, fstype in _mounts(run_dir) if not fstype.startswith("fuse")]
+    for device, backing in loopdev.attached_under(run_dir).items():
+        if any(backing.startswith(m + os.sep) for m in fuse):
+            loopdev.detach(device)
+            removed.append(f"loop device {device}")
+    removed += [_unmount(m) for m in fuse]
+    removed += stop_marked_processes(marker, FUSE_CLIENTS)
+    return removed
 
 
 def sweep_run_dir(run_dir, remove=True):
     """Make sure nothing of run_dir is left. Returns what it had to remove (for the log)."""
     run_dir = Path(run_dir)
-    removed = stop_marked_processes(str(run_dir))
-    for mountpoint in mounts_under(run_dir):
-        if run(["umount", mountpoint], timeout=30, check=False).returncode != 0:
-            run(["umount", "-l", mountpoint], timeout=30, check=False)
-        removed.append(f"mount {mountpoint}")
+    removed = release_clients(run_dir)
+    removed += stop_marked_processes(str(run_dir))
+    removed += [_unmount(m) for m in mounts_under(run_dir)]
     for device in loopdev.attached_under(run_dir):
         loopdev.detach(device)
         removed.append(f"loop device {device}")
@@ -123,7 +149,8 @@ def sweep_stale(run_root, include_kept=False, stop_in_order=None):
     report = {}
     for run_dir in stale_runs(run_root, include_kept):
         t0 = time.monotonic()
+        released = release_clients(run_dir)
         stopped = stop_in_order(run_dir) if stop_in_order else []
-        report[str(run_dir)] = stopped + sweep_run_dir(run_dir) or ["files only"]
+        report[str(run_dir)] = released + stopped + sweep_run_dir(run_dir) or ["files only"]
         report[str(run_dir)].append(f"{time.monotonic() - t0:.1f}s")
     return report

@@ -1,10 +1,11 @@
 """Loop devices backed by sparse files inside the run directory."""
 
 import os
+import time
 from pathlib import Path
 
-from ...commands import run
-from ...errors import CommandError, SetupError
+from ..commands import run
+from ..errors import CommandError, SetupError
 
 
 def create_backing_file(path, size_bytes):
@@ -12,10 +13,13 @@ def create_backing_file(path, size_bytes):
         f.truncate(size_bytes)
 
 
-def attach(backing_file):
-    """Attach a loop device to backing_file and return its path (/dev/loopN)."""
+def attach(backing_file, direct_io=False):
+    """Attach a loop device to backing_file and return its path (/dev/loopN).
+
+    direct_io: the loop device bypasses the page cache of its backing file (no second cache)."""
+    extra = ["--direct-io=on"] if direct_io else []
     try:
-        return run(["losetup", "--find", "--show", str(backing_file)], timeout=30).stdout.strip()
+        return run(["losetup", "--find", "--show", *extra, str(backing_file)], timeout=30).stdout.strip()
     except CommandError as exc:
         raise SetupError(
             f"no free loop device for {backing_file} ({exc.output.strip() or exc}): "
@@ -23,8 +27,13 @@ def attach(backing_file):
         ) from None
 
 
-def detach(device):
+def detach(device, timeout=30.0):
+    """Detach and wait until the kernel has let go of the backing file (detaching is lazy)."""
     run(["losetup", "--detach", device], timeout=30, check=False)
+    backing = Path("/sys/block") / Path(device).name / "loop" / "backing_file"
+    deadline = time.monotonic() + timeout
+    while backing.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def attached_under(directory):

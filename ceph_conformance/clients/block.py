@@ -1,0 +1,122 @@
+"""RBD volumes on this host: an image exposed by rbd-fuse, attached with losetup, XFS on top.
+
+The kernel here has no rbd or nbd module; rbd-fuse presents the image as a file and a loop device
+turns that into a block device. XFS, because it grows online with the capabilities a container
+has (ext4's online resize needs CAP_SYS_RESOURCE). Each attach is a new rbd-fuse process, so a
+new client session, as when a pod moves to another node.
+"""
+
+import os
+from pathlib import Path
+
+from ..commands import run
+from ..host import loopdev, processes
+from ..host.sweep import mounts_under
+from ..waits import wait_for
+
+MiB = 1024 * 1024
+
+
+class RbdVolume:
+    def __init__(self, ceph, pool, image, work_dir):
+        self.ceph = ceph
+        self.pool = pool
+        self.image = image
+        self.work_dir = Path(work_dir) / image
+        self.fuse_dir = self.work_dir / "rbd"
+        self.mountpoint = self.work_dir / "fs"
+        self.device = None
+        self.fuse_pid = None
+
+    @property
+    def spec(self):
+        return f"{self.pool}/{self.image}"
+
+    def create(self, size_bytes):
+        self.ceph.tool("rbd", "create", self.spec, "--size", f"{size_bytes // MiB}M", "--image-feature", "layering")
+        return self
+
+    def info(self):
+        return self.ceph.tool_json("rbd", "info", self.spec)
+
+    # -- attach / detach ------------------------------------------------------------------------
+    def map(self, timeout=60):
+        """rbd-fuse + loop device: returns the block device."""
+        self.fuse_dir.mkdir(parents=True, exist_ok=True)
+        argv = ["rbd-fuse", "-f", "-c", self.ceph.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
+        if self.ceph.keyring:
+            argv[4:4] = ["-k", self.ceph.keyring]
+        self.fuse_pid = processes.start(argv, self.work_dir / "rbd-fuse.log")
+        image_file = self.fuse_dir / self.image
+
+        def probe():
+            if not processes.is_alive(self.fuse_pid, str(self.fuse_dir)):
+                raise RuntimeError(f"rbd-fuse exited: {(self.work_dir / 'rbd-fuse.log').read_text()[-500:]}")
+            return image_file.exists(), f"{image_file} not there yet"
+
+        wait_for(probe, what=f"rbd-fuse exposing {self.spec}", timeout=timeout, interval=0.2)
+        # Direct I/O: the volume's data lives in RBD, not in a page cache of the rbd-fuse file.
+        self.device = loopdev.attach(image_file, direct_io=True)
+        return self.device
+
+    def attach(self, mkfs=False, timeout=60):
+        """Map, optionally make XFS, mount. Returns the mountpoint."""
+        device = self.map(timeout)
+        if mkfs:
+            run(["mkfs.xfs", "-q", "-f", device], timeout=120)
+        self.mountpoint.mkdir(parents=True, exist_ok=True)
+        # nouuid: a clone carries its origin's filesystem UUID and may be mounted beside it.
+        run(["mount", "-o", "nouuid", device, self.mountpoint], timeout=120)
+        return self.mountpoint
+
+    def unmount(self):
+        if str(self.mountpoint) in mounts_under(self.work_dir):
+            run(["umount", self.mountpoint], timeout=120)
+
+    def unmap(self):
+        if self.device:
+            loopdev.detach(self.device)
+            self.device = None
+        if self.fuse_pid:
+            run(["umount", self.fuse_dir], timeout=60, check=False)
+            processes.stop(self.fuse_pid, str(self.fuse_dir), timeout=30)
+            self.fuse_pid = None
+
+    def detach(self):
+        self.unmount()
+        self.unmap()
+
+    # -- image operations -----------------------------------------------------------------------
+    def grow(self, size_bytes):
+        """Grow the image, the loop device and the mounted filesystem, online."""
+        self.ceph.tool("rbd", "resize", self.spec, "--size", f"{size_bytes // MiB}M")
+        run(["losetup", "--set-capacity", self.device], timeout=60)
+        run(["xfs_growfs", self.mountpoint], timeout=120)
+
+    def snapshot(self, name):
+        self.ceph.tool("rbd", "snap", "create", f"{self.spec}@{name}")
+        self.ceph.tool("rbd", "snap", "protect", f"{self.spec}@{name}")
+
+    def clone(self, snap, image):
+        self.ceph.tool("rbd", "clone", f"{self.spec}@{snap}", f"{self.pool}/{image}")
+        return RbdVolume(self.ceph, self.pool, image, self.work_dir.parent)
+
+    def remove(self):
+        """Detach and delete the image with its snapshots."""
+        self.detach()
+        for snap in self.ceph.tool_json("rbd", "snap", "ls", self.spec):
+            if snap.get("protected") == "true":
+                self.ceph.tool("rbd", "snap", "unprotect", f"{self.spec}@{snap['name']}")
+        self.ceph.tool("rbd", "snap", "purge", self.spec, timeout=120)
+        # A client that just closed the image may still be listed as a watcher for a moment.
+        wait_for(self._no_watchers, what=f"{self.spec} to have no watchers", timeout=60, interval=0.5)
+        self.ceph.tool("rbd", "rm", self.spec, timeout=300)
+
+    def _no_watchers(self):
+        watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+        return not watchers, f"watchers: {watchers}"
+
+
+def fs_size_bytes(path):
+    st = os.statvfs(path)
+    return st.f_blocks * st.f_frsize

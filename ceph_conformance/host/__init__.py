@@ -1,0 +1,1 @@
+"""This host's resources a run uses: processes, loop devices, mounts, and the sweep that removes them."""

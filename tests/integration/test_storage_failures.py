@@ -1,0 +1,80 @@
+"""Block and shared-filesystem checks fail when storage fails, within their bound, naming the cause.
+
+Each test breaks the live cluster right before one check runs and heals it right after, so the
+verdict is that check's own: not the gate's, and not a hang.
+"""
+
+from ceph_conformance.waits import wait_for
+
+from .harness import break_during
+
+IO_BOUND = 25
+
+
+def _until_health_says(cluster, code, timeout=90):
+    def probe():
+        checks = cluster.client(timeout=20).ceph_json("health", "detail").get("checks", {})
+        return code in checks, sorted(checks)
+
+    wait_for(probe, what=f"health check {code}", timeout=timeout, interval=1)
+
+
+def _failed_check(run, name):
+    __tracebackhide__ = True
+    check = run.check(name)
+    assert check["outcome"] == "failed", (check, run)
+    return check["message"]
+
+
+def test_sharedfs_check_fails_naming_the_stopped_mds(live_cluster, existing, tmp_path):
+    def break_it():
+        live_cluster.stop_daemon("mds.a")
+        _until_health_says(live_cluster, "MDS_ALL_DOWN")
+
+    def heal():
+        live_cluster.start_daemon("mds.a")
+
+    run = break_during(tmp_path, "test_metadata_changes_are_seen_by_the_other_client", break_it, heal,
+                       "-m", "sharedfs", "-k", "metadata_changes or nginx", f"--io-timeout={IO_BOUND}", *existing)
+    message = _failed_check(run, "test_metadata_changes_are_seen_by_the_other_client")
+    assert f"did not complete within {IO_BOUND}s" in message and "MDS_ALL_DOWN" in message, message
+    assert run.check_seconds < IO_BOUND + 15, run.check_seconds
+    assert run.check("test_nginx_serves_files_the_other_client_wrote")["outcome"] == "passed", run
+
+
+def test_block_check_fails_naming_the_full_pool(live_cluster, existing, tmp_path):
+    ceph = live_cluster.client()
+
+    def break_it():
+        ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", str(1024 * 1024))
+        _until_health_says(live_cluster, "POOL_FULL")
+
+    def heal():
+        ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", "0")
+
+    run = break_during(tmp_path, "test_sequential_throughput_through_the_mounted_volume", break_it, heal,
+                       "-m", "block", "-k", "provisioned or sequential", f"--io-timeout={IO_BOUND}", *existing)
+    message = _failed_check(run, "test_sequential_throughput_through_the_mounted_volume")
+    assert "POOL_FULL" in message and "rbd" in message, message
+    assert run.check("test_volume_is_provisioned_with_the_requested_size")["outcome"] == "passed", run
+
+
+def test_block_check_fails_within_its_bound_when_io_blocks(live_cluster, existing, tmp_path):
+    ceph = live_cluster.client()
+
+    def break_it():
+        # min_size 2 on size 2: a PG that loses one replica stops serving I/O, which then waits.
+        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "2")
+        live_cluster.stop_daemon("osd.1")
+        _until_health_says(live_cluster, "PG_AVAILABILITY")
+
+    def heal():
+        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "1")
+        live_cluster.start_daemon("osd.1")
+
+    run = break_during(tmp_path, "test_sequential_throughput_through_the_mounted_volume", break_it, heal,
+                       "-m", "block", "-k", "provisioned or sequential", f"--io-timeout={IO_BOUND}", *existing)
+    message = _failed_check(run, "test_sequential_throughput_through_the_mounted_volume")
+    assert f"did not complete within {IO_BOUND}s" in message, message
+    assert "PG_AVAILABILITY" in message and "osd.1" in message, message
+    assert run.check_seconds < IO_BOUND + 15, run.check_seconds
