@@ -72,8 +72,17 @@ def osd_problems(s: HealthSnapshot):
     return problems
 
 
+# Background work on a healthy PG: Ceph counts these as active+clean, and so do we.
+BENIGN = {"scrubbing", "deep", "snaptrim", "snaptrim_wait"}
+
+
+def is_clean(state):
+    flags = set(state.split("+"))
+    return {"active", "clean"} <= flags and flags - {"active", "clean"} <= BENIGN
+
+
 def pg_problems(s: HealthSnapshot):
-    unclean = {state: n for state, n in s.pgs_by_state.items() if state != CLEAN}
+    unclean = {state: n for state, n in s.pgs_by_state.items() if not is_clean(state)}
     if not unclean:
         return []
     count = sum(unclean.values())

@@ -173,6 +173,12 @@ def pytest_sessionstart(session):
     ctx.started = True
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The health checks first: they are the gate's criteria, judged right after it."""
+    if _context(config) is not None:
+        items.sort(key=lambda item: 0 if any(item.get_closest_marker(m) for m in UNGATED_MARKERS) else 1)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
     ctx = _context(item.config)

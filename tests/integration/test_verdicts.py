@@ -1,8 +1,10 @@
 """The suite's verdicts against a real cluster: right on a healthy one, and the right failure, with
 a message naming the cause, when the cluster is broken on purpose."""
 
+import os
 import re
 
+from ceph_conformance.clients.cephfs import FuseMount
 from ceph_conformance.secrets import _CEPHX_KEY
 
 from .harness import RunningSuite, run_suite
@@ -40,6 +42,14 @@ def test_every_check_passes_on_a_healthy_cluster_and_leaves_it_as_it_was(live_cl
     assert not [e for e in entities if prefix in e], f"cephx users left: {entities}"
     assert ceph.ceph_json("osd", "pool", "ls") == pools_before
     assert "swept" not in run.output, "the checks left something for the run's sweep to remove"
+    admin = FuseMount(ceph, "client.admin", live_cluster.keyring("client.admin"), "cephfs", tmp_path / "fsroot",
+                      tmp_path)
+    admin.mount()
+    try:
+        left = [name for name in os.listdir(admin.root) if name.startswith(prefix)]
+    finally:
+        admin.unmount()
+    assert not left, f"directories of the run left in CephFS: {left}"
 
     # Reports: all three written, and no key in any of them.
     files = {p.name: p.read_text() for p in run.report_dir.iterdir()}

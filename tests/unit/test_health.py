@@ -54,3 +54,9 @@ def test_cluster_side_mute_must_be_reviewed():
 def test_no_osds_is_a_problem():
     s = h.HealthSnapshot.from_ceph(status(), health_detail(), {"osds": []})
     assert h.osd_problems(s) == ["the cluster has no OSDs"]
+
+
+def test_scrubbing_and_snaptrim_on_clean_pgs_are_clean_but_remapped_is_not():
+    s = snap(pgs={"active+clean": 40, "active+clean+snaptrim": 5, "active+clean+scrubbing+deep": 2,
+                  "active+clean+snaptrim_wait": 3, "active+clean+remapped": 7})
+    assert h.pg_problems(s) == ["7 of 57 PGs not active+clean: 7 active+clean+remapped"]
