@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from ..commands import run
+from ..errors import CommandError
 from ..host import loopdev, processes
 from ..host.sweep import mounts_under
 from ..waits import wait_for
@@ -71,7 +72,11 @@ class RbdVolume:
 
     def unmount(self):
         if str(self.mountpoint) in mounts_under(self.work_dir):
-            run(["umount", self.mountpoint], timeout=120)
+            wait_for(self._try_unmount, what=f"unmounting {self.mountpoint}", timeout=30, interval=0.5)
+
+    def _try_unmount(self):
+        result = run(["umount", self.mountpoint], timeout=120, check=False)
+        return result.returncode == 0, (result.stderr or result.stdout).strip()
 
     def unmap(self):
         if self.device:
@@ -102,9 +107,15 @@ class RbdVolume:
         return RbdVolume(self.ceph, self.pool, image, self.work_dir.parent)
 
     def remove(self):
-        """Detach and delete the image with its snapshots."""
+        """Detach and delete the image with its snapshots (nothing to do if it was never made)."""
         self.detach()
-        for snap in self.ceph.tool_json("rbd", "snap", "ls", self.spec):
+        try:
+            snaps = self.ceph.tool_json("rbd", "snap", "ls", self.spec)
+        except CommandError as exc:
+            if "No such file or directory" in exc.output:
+                return
+            raise
+        for snap in snaps:
             if snap.get("protected") == "true":
                 self.ceph.tool("rbd", "snap", "unprotect", f"{self.spec}@{snap['name']}")
         self.ceph.tool("rbd", "snap", "purge", self.spec, timeout=120)

@@ -139,9 +139,13 @@ def kill(pid, marker):
 
 
 def _wait_gone(pid, marker, timeout):
+    # Ownership was checked by marker before signalling. From here, wait for the process itself
+    # to end: an exiting process drops its command line before it closes its files, so "marker
+    # gone" is too early (a mount it used would still be busy). A zombie has closed them.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not is_alive(pid, marker):
+        child = _CHILDREN.get(pid)
+        if (child is not None and child.poll() is not None) or _state(pid) in (None, "Z", "X"):
             reap(pid)
             return True
         time.sleep(0.1)

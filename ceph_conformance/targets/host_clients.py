@@ -4,6 +4,7 @@ The local and existing-cluster targets reach the cluster from this host, so both
 capabilities the same way; the Kubernetes targets will offer PVCs and pods instead.
 """
 
+import os
 import shutil
 
 from ..clients.block import RbdVolume
@@ -23,6 +24,9 @@ class HostClients:
     """Mixin for targets whose cluster this host can reach with Ceph's client tools."""
 
     def _need_host_tools(self):
+        if os.geteuid() != 0:
+            raise SetupError("block and CephFS checks attach loop devices and mount FUSE filesystems on this "
+                             "host: run as root, or deselect them with -m 'not block and not sharedfs'")
         missing = missing_host_tools()
         if missing:
             raise SetupError(f"missing client tools: install {' '.join(missing)} (`make deps`)")

@@ -56,6 +56,7 @@ def test_block_check_fails_naming_the_full_pool(live_cluster, existing, tmp_path
                        "-m", "block", "-k", "provisioned or sequential", f"--io-timeout={IO_BOUND}", *existing)
     message = _failed_check(run, "test_sequential_throughput_through_the_mounted_volume")
     assert "POOL_FULL" in message and "rbd" in message, message
+    assert run.check_seconds < IO_BOUND + 15, run.check_seconds  # refused or blocked: never a hang
     assert run.check("test_volume_is_provisioned_with_the_requested_size")["outcome"] == "passed", run
 
 
