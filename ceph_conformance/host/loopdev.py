@@ -36,8 +36,11 @@ def detach(device, timeout=30.0):
         time.sleep(0.1)
 
 
-def attached_under(directory):
-    """Loop devices whose backing file lies under directory: {device: backing_file}."""
+def attached_under(directory, name_prefix=None):
+    """Loop devices whose backing file lies under directory: {device: backing_file}.
+
+    name_prefix also catches devices whose backing file was on a FUSE mount that is gone: the
+    kernel then shows the path relative to the lost mount ("/<image>"), only the name remains."""
     directory = os.path.realpath(directory)
     found = {}
     for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
@@ -48,6 +51,8 @@ def attached_under(directory):
         # a deleted backing file reads as "path (deleted)"
         target = target.removesuffix(" (deleted)")
         if target == directory or target.startswith(directory + os.sep):
+            found["/dev/" + backing.parts[3]] = target
+        elif name_prefix and os.path.basename(target).startswith(name_prefix) and target.count(os.sep) == 1:
             found["/dev/" + backing.parts[3]] = target
     return found
 

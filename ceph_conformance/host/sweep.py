@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..commands import run
+from ..run import PREFIX
 from . import loopdev, processes
 
 MARKER = ".ceph-conformance-run"
@@ -89,7 +90,7 @@ def sweep_run_dir(run_dir, remove=True):
     removed = release_clients(run_dir)
     removed += stop_marked_processes(str(run_dir))
     removed += [_unmount(m) for m in mounts_under(run_dir)]
-    for device in loopdev.attached_under(run_dir):
+    for device in loopdev.attached_under(run_dir, name_prefix=f"{PREFIX}-{run_dir.name}-"):
         loopdev.detach(device)
         removed.append(f"loop device {device}")
     if remove and run_dir.exists():
