@@ -1,8 +1,9 @@
 """Removes everything of one run directory: processes, mounts, loop devices, files.
 
-Used by teardown (after the ordered stop) and by the sweep of leftovers from crashed runs. It
-only touches what points into the run directory: processes whose command line names it, mounts
-below it, loop devices backed by files in it.
+Used by teardown (release_clients before the ordered stop of the cluster, sweep_run_dir after
+it) and by the sweep of leftovers from crashed runs. It only touches what points into the run
+directory: processes whose command line names it, mounts below it, loop devices backed by files
+in it (or, once their FUSE mount is gone, named with the run's prefix).
 """
 
 import json
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..commands import run
+from ..errors import CommandError
 from ..run import PREFIX
 from . import loopdev, processes
 
@@ -63,8 +65,12 @@ def stop_marked_processes(marker, kinds=None, timeout=10.0):
 
 
 def _unmount(mountpoint):
-    if run(["umount", mountpoint], timeout=60, check=False).returncode != 0:
-        run(["umount", "-l", mountpoint], timeout=30, check=False)
+    try:
+        clean = run(["umount", mountpoint], timeout=30, check=False).returncode == 0
+    except CommandError:  # umount hung on a filesystem whose client does not answer
+        clean = False
+    if not clean:
+        run(["umount", "-l", mountpoint], timeout=30, check=False)  # lazy: never blocks
     return f"mount {mountpoint}"
 
 
