@@ -46,12 +46,17 @@ def bounded(fn, *, what, timeout, diagnose=None):
 
 
 def health_summary(ceph_client, timeout=15):
-    """One line of what Ceph says is wrong, e.g. 'POOL_FULL: 1 pool(s) full; OSD_DOWN: 1 osds down'."""
+    """One line of what Ceph says is wrong, e.g. 'POOL_FULL: 1 pool(s) full; OSD_DOWN: 1 osds down',
+    and which PGs are not active: I/O to those waits, whichever health codes are raised just then."""
     detail = ceph_client.ceph_json("health", "detail", timeout=timeout)
     checks = detail.get("checks") or {}
     if not checks:
         return f"{detail.get('status', 'HEALTH_UNKNOWN')}, no health checks raised"
     parts = []
+    by_state = ceph_client.ceph_json("status", timeout=timeout).get("pgmap", {}).get("pgs_by_state", [])
+    inactive = [f"{s['count']} {s['state_name']}" for s in by_state if "active" not in s["state_name"].split("+")]
+    if inactive:
+        parts.append("PGs not active (their I/O waits): " + ", ".join(inactive))
     for code, check in sorted(checks.items()):
         line = f"{code}: {(check.get('summary') or {}).get('message', '')}"
         details = [d.get("message", "") for d in check.get("detail") or []][:3]

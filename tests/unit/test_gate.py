@@ -90,3 +90,17 @@ def test_long_health_detail_is_cut_with_a_count_of_what_was_left_out():
     message = result.message()
     assert message.splitlines()[1] == "  - osd.2 is down"
     assert "pg 3.24 is" in message and "pg 3.25 is" not in message and message.endswith("... (75 more lines)")
+
+
+def test_health_summary_names_inactive_pgs_and_the_codes_raised():
+    from ceph_conformance.bounded import health_summary
+
+    class Degraded:
+        def ceph_json(self, *args, timeout=None):
+            if args == ("health", "detail"):
+                return health_detail("HEALTH_WARN", OSD_DOWN)
+            return status(pgs={"active+clean": 40, "undersized+degraded+peered": 17})
+
+    summary = health_summary(Degraded())
+    assert summary.startswith("PGs not active (their I/O waits): 17 undersized+degraded+peered; OSD_DOWN: 1 osds down")
+    assert "(osd.1 (root=default,host=node2) is down)" in summary
