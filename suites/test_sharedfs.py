@@ -16,7 +16,7 @@ import pytest
 
 from ceph_conformance.clients.nginx import Nginx
 from ceph_conformance.clients.s3 import MiB, Timer, sha256
-from ceph_conformance.targets.local.cluster import free_port
+from ceph_conformance.host.ports import free_port
 
 pytestmark = pytest.mark.sharedfs
 

@@ -6,7 +6,6 @@ need not be the one that brought it up (an xdist worker).
 """
 
 import json
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +18,7 @@ from ...ceph_client import CephClient
 from ...commands import run
 from ...errors import SetupError
 from ...host import loopdev, processes
+from ...host.ports import free_port, port_in_use
 from ...host.sweep import sweep_run_dir
 from ...secrets import register
 from ...waits import wait_for
@@ -41,19 +41,6 @@ class LocalSpec:
     start_timeout: float = 120.0
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
 
 
 class LocalCluster:

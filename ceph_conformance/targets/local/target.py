@@ -6,9 +6,10 @@ from pathlib import Path
 
 from ...errors import SetupError
 from ...host import loopdev
+from ...host.ports import port_in_use
 from ..base import Target
 from ..host_clients import HostClients
-from .cluster import LocalCluster, LocalSpec, port_in_use
+from .cluster import LocalCluster, LocalSpec
 
 DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common ceph-fuse rbd-fuse"
 BINARIES = (
