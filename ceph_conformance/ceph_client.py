@@ -32,6 +32,12 @@ class CephClient:
         # --connect-timeout keeps a dead mon from stalling the CLI past our own bound.
         return self.tool("ceph", "--connect-timeout", str(int(max(5, t - 5))), *args, input=input, timeout=t)
 
+    def run_ceph(self, *args, timeout=None):
+        """`ceph ...` whose exit status is part of the answer (ok-to-stop): the CompletedProcess."""
+        t = timeout or self.timeout
+        argv = ["ceph", *self.identity_args(), "--connect-timeout", str(int(max(5, t - 5))), *args]
+        return run(argv, timeout=t, check=False)
+
     def ceph_json(self, *args, timeout=None):
         __tracebackhide__ = True
         out = self.ceph(*args, "--format", "json", timeout=timeout)

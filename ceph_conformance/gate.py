@@ -19,11 +19,14 @@ class GateResult:
     health_detail: str = ""
     muted: list = field(default_factory=list)
     muted_seen: list = field(default_factory=list)  # muted codes that were actually raised
+    failed_on_purpose: list = field(default_factory=list)  # OSDs a disruptive check stopped for good
 
     def message(self):
+        accepted = (f" (accepting {', '.join(f'osd.{i}' for i in self.failed_on_purpose)} down and out: "
+                    "their host failed on purpose)") if self.failed_on_purpose else ""
         if self.ok:
-            return f"HEALTH_OK gate passed after {self.waited_s:.0f}s"
-        lines = [f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s):"]
+            return f"HEALTH_OK gate passed after {self.waited_s:.0f}s{accepted}"
+        lines = [f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s){accepted}:"]
         lines += [f"  - {p}" for p in self.problems]
         if self.health_detail:
             detail = self.health_detail.splitlines()
@@ -36,16 +39,20 @@ class GateResult:
         return asdict(self)
 
 
-def run_gate(client, timeout, muted=(), interval=2.0):
-    """Wait until the cluster meets every criterion, at most timeout seconds."""
+def run_gate(client, timeout, muted=(), interval=2.0, failed_on_purpose=()):
+    """Wait until the cluster meets every criterion, at most timeout seconds.
+
+    failed_on_purpose: OSDs of a host a disruptive check made fail; they must be down and out
+    (until the host is removed), and are listed in the result."""
     muted = sorted(set(muted))
+    failed_on_purpose = sorted(set(failed_on_purpose))
     started = time.monotonic()
     seen = {}
 
     def probe():
         snap = take_snapshot(client, timeout=30)
         seen["snap"] = snap
-        problems = all_problems(snap, muted)
+        problems = all_problems(snap, muted, failed_on_purpose)
         return not problems, problems
 
     try:
@@ -64,6 +71,7 @@ def run_gate(client, timeout, muted=(), interval=2.0):
             health_detail=scrub(detail),
             muted=muted,
             muted_seen=_muted_seen(seen.get("snap"), muted),
+            failed_on_purpose=failed_on_purpose,
         )
     return GateResult(
         ok=True,
@@ -71,6 +79,7 @@ def run_gate(client, timeout, muted=(), interval=2.0):
         timeout_s=timeout,
         muted=muted,
         muted_seen=_muted_seen(seen.get("snap"), muted),
+        failed_on_purpose=failed_on_purpose,
     )
 
 

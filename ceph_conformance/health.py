@@ -64,11 +64,17 @@ def mgr_problems(s: HealthSnapshot):
     return [] if s.mgr_available else ["no active mgr"]
 
 
-def osd_problems(s: HealthSnapshot):
+def osd_problems(s: HealthSnapshot, failed_on_purpose=()):
+    """OSDs not up and in. failed_on_purpose: OSDs of a host a disruptive check made fail, which
+    must be down and out until it is removed."""
     if not s.osds:
         return ["the cluster has no OSDs"]
-    problems = [f"osd.{o['id']} is down" for o in s.osds if not o["up"]]
-    problems += [f"osd.{o['id']} is out" for o in s.osds if not o["in"]]
+    failed = set(failed_on_purpose)
+    problems = [f"osd.{o['id']} is down" for o in s.osds if not o["up"] and o["id"] not in failed]
+    problems += [f"osd.{o['id']} is out" for o in s.osds if not o["in"] and o["id"] not in failed]
+    problems += [f"osd.{o['id']} should be down and out (its host failed on purpose) but is "
+                 f"{'up' if o['up'] else 'down'} and {'in' if o['in'] else 'out'}"
+                 for o in s.osds if o["id"] in failed and (o["up"] or o["in"])]
     return problems
 
 
@@ -111,8 +117,9 @@ def health_problems(s: HealthSnapshot, muted=()):
     return problems
 
 
-def all_problems(s: HealthSnapshot, muted=()):
-    return quorum_problems(s) + mgr_problems(s) + osd_problems(s) + pg_problems(s) + health_problems(s, muted)
+def all_problems(s: HealthSnapshot, muted=(), failed_on_purpose=()):
+    return (quorum_problems(s) + mgr_problems(s) + osd_problems(s, failed_on_purpose) + pg_problems(s)
+            + health_problems(s, muted))
 
 
 def take_snapshot(client, timeout=30.0):

@@ -26,6 +26,8 @@ class RunOptions:
     osd_size_gib: float = 6.0
     rgw_port: int = 0
     gate_timeout: float = 300.0
+    recovery_timeout: float = 600.0
+    allow_disruptive: bool = False
     mute_health: list = field(default_factory=list)
     keep_cluster: bool = False
     run_root: str = "/var/tmp/ceph-conformance"
@@ -49,6 +51,11 @@ def add_options(parser):
     g.addoption("--osd-size-gib", type=float, default=6.0, help="local target: size of each OSD's sparse file")
     g.addoption("--rgw-port", type=int, default=0, help="local target: RGW port on 127.0.0.1 (default: a free one)")
     g.addoption("--gate-timeout", type=float, default=300.0, help="seconds the HEALTH_OK gate waits (default 300)")
+    g.addoption("--recovery-timeout", type=float, default=600.0,
+                help="bound of each wait of the disruptive checks: OSDs down/out, data moved, "
+                     "every PG active+clean (default 600 s)")
+    g.addoption("--allow-disruptive", action="store_true",
+                help="target ceph: let the scale and removal checks change the cluster's shape")
     g.addoption("--mute-health", action="append", default=[], metavar="CODE",
                 help="accept this Ceph health code in the gate (repeatable; listed in the report)")
     g.addoption("--keep-cluster", action="store_true", help="local target: leave the cluster up after the run")
@@ -64,6 +71,7 @@ def from_pytest(config):
         rgw_endpoint=get("rgw_endpoint"), cephfs=get("cephfs"), rbd_pool=get("rbd_pool"),
         io_timeout=get("io_timeout"), nodes=get("nodes"), osds_per_node=get("osds_per_node"),
         osd_size_gib=get("osd_size_gib"), rgw_port=get("rgw_port"), gate_timeout=get("gate_timeout"),
+        recovery_timeout=get("recovery_timeout"), allow_disruptive=get("allow_disruptive"),
         mute_health=list(get("mute_health")), keep_cluster=get("keep_cluster"), run_root=get("run_root"),
         report_dir=str(Path(config.rootpath) / get("report_dir")) if not Path(get("report_dir")).is_absolute()
         else get("report_dir"),
@@ -102,6 +110,8 @@ def validate(o: RunOptions):
         raise OptionError(f"--io-timeout {o.io_timeout}: must be positive seconds")
     if o.gate_timeout <= 0:
         raise OptionError(f"--gate-timeout {o.gate_timeout}: must be positive seconds")
+    if o.recovery_timeout <= 0:
+        raise OptionError(f"--recovery-timeout {o.recovery_timeout}: must be positive seconds")
     for code in o.mute_health:
         if not _CODE.match(code):
             raise OptionError(f"--mute-health {code}: not a Ceph health code (like OSD_DOWN or POOL_FULL)")
@@ -109,5 +119,8 @@ def validate(o: RunOptions):
         url = urlparse(o.rgw_endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise OptionError(f"--rgw-endpoint {o.rgw_endpoint}: give a URL like http://rgw.example:8080")
+    if o.allow_disruptive and o.target == "local":
+        raise OptionError("--allow-disruptive is for --target ceph: the local target's cluster is the run's own, "
+                          "and its disruptive checks always run")
     if o.keep_cluster and o.target != "local":
         raise OptionError("--keep-cluster applies to the local target only")

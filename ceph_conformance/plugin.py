@@ -21,9 +21,11 @@ from _pytest.reports import TestReport
 from . import options as opts
 from .bounded import OperationTimeout, bounded, health_summary
 from .clients.s3 import describe_unreachable
+from .disruptive import Coordinator, is_disruptive, make_scheduler, order_key
 from .errors import SetupError
 from .host.processes import become_subreaper
 from .host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
+from .ledger import Ledger
 from .report import html, results
 from .report.redact import scrub_report
 from .run import Run, new_run_id, worker_id
@@ -47,6 +49,7 @@ class RunContext:
         self.preflight_passed = False
         self.keep_lines = []
         self.collector = results.ResultsCollector()
+        self.coordinator = Coordinator(run.session_dir)
         self.results = None
         self._session = None
         self.t0 = time.time()
@@ -174,9 +177,24 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The health checks first: they are the gate's criteria, judged right after it."""
+    """The health checks first: they are the gate's criteria, judged right after it. The
+    disruptive checks last: they change the cluster the others measure."""
     if _context(config) is not None:
-        items.sort(key=lambda item: 0 if any(item.get_closest_marker(m) for m in UNGATED_MARKERS) else 1)
+        items.sort(key=lambda item: 0 if any(item.get_closest_marker(m) for m in UNGATED_MARKERS)
+                   else 1 + order_key(item))
+
+
+def pytest_collection_finish(session):
+    ctx = _context(session.config)
+    # Under xdist the controller collects nothing: the workers write the plan.
+    if ctx is not None and not session.config.pluginmanager.has_plugin("dsession"):
+        ctx.coordinator.write_plan(session.items, ctx.is_check)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    ctx = _context(config)
+    return make_scheduler(config, log, ctx.coordinator) if ctx is not None else None
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -186,6 +204,8 @@ def pytest_runtest_protocol(item, nextitem):
         return None
     gated = not any(item.get_closest_marker(m) for m in UNGATED_MARKERS)
     failure = ctx.session().failure_for(gated)
+    if failure is None and is_disruptive(item):
+        failure = ctx.coordinator.gate_failure()
     if failure is None:
         return None
     _fail_without_running(item, failure)
@@ -284,11 +304,13 @@ def _finish(ctx, session, exitstatus):
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if cluster and cluster["ok"] and gate_start and gate_start.get("ok") and not interrupted:
         ctx.target.attach(ctx.run.run_dir, cluster["description"])
-        gate_end = cs.end_gate().to_dict()
+        gate_end = cs.end_gate(ctx.coordinator.failed_on_purpose()).to_dict()
         if not gate_end["ok"]:
             ctx.progress("the run leaves the cluster unhealthy:\n" + "\n".join(gate_end["problems"]))
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if cluster and cluster["ok"] and not ctx.options.keep_cluster and not ctx.target.disposable:
+        _remove_ledger(ctx, cs)
     usage = ctx.target.resource_usage() if cluster else {}
     teardown_s = None
     keep = ctx.options.keep_cluster and cluster and cluster["ok"]
@@ -326,10 +348,23 @@ def _finish(ctx, session, exitstatus):
         "counts": ctx.collector.counts(),
         "checks": list(ctx.collector.checks.values()),
         "metrics": ctx.collector.all_metrics(),
+        "disruptive_steps": ctx.collector.all_steps(),
     }
     ctx.results["relative_to_rados_bench"] = results.relative_to_baseline(ctx.results["metrics"])
     results.write_results(ctx.run.report_dir / "results.json", ctx.results)
     results.point_latest(ctx.run.report_dir.parent, ctx.run.run_id)
+
+
+def _remove_ledger(ctx, cs):
+    """The ledger outlives the checks (any worker may verify it): the controller removes it."""
+    record = cs.read("ledger.json")
+    if not record or not record.get("ok"):
+        return
+    ctx.target.attach(ctx.run.run_dir, cs.read("cluster.json")["description"])
+    book = Ledger(ctx.target, ctx.run.run_dir / "clients" / "ledger-removal", ctx.run.name, ctx.options.io_timeout)
+    book.record = record
+    for problem in book.cleanup():
+        ctx.progress(problem)
 
 
 class ResultsHooks:
@@ -340,6 +375,8 @@ class ResultsHooks:
 
     def pytest_runtest_logreport(self, report):
         self.ctx.collector.add(report)
+        if self.ctx.controller and report.when not in ("setup", "call"):
+            self.ctx.coordinator.note_finished(report.nodeid)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
@@ -368,6 +405,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line(f"daemons' resident memory at the end: {rss['total']} MiB")
     for m in r["metrics"]:
         tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
+    for st in r.get("disruptive_steps", []):
+        tr.write_line(f"  {st['step']} ({st['outcome']}): OSDs {st['osds_before']} -> {st['osds_after']}, raw "
+                      f"{st['capacity_before_gib']} -> {st['capacity_after_gib']} GiB, recovery "
+                      f"{st['recovery_s']} s, ledger {st['ledger']}")
     if r.get("gate_end") and not r["gate_end"]["ok"]:
         tr.write_line("FAILED: the run left the cluster unhealthy: " + "; ".join(r["gate_end"]["problems"]), red=True)
     for line in ctx.keep_lines:

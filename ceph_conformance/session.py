@@ -42,7 +42,8 @@ class ClusterSession:
         tmp.write_text(json.dumps(record, indent=1))
         tmp.replace(self._path(name))
 
-    def _once(self, name, bound, make):
+    def once(self, name, bound, make):
+        """make() once per run, behind a file lock; every process gets its record."""
         try:
             with FileLock(str(self._path(name + ".lock")), timeout=bound):
                 record = self.read(name)
@@ -57,7 +58,7 @@ class ClusterSession:
     def cluster(self):
         """The bring-up record: {"ok", "description"|"error", "seconds", "facts"}."""
         if self._cluster is None:
-            record = self._once("cluster.json", 1200, self._bring_up)
+            record = self.once("cluster.json", 1200, self._bring_up)
             if record["ok"]:
                 self.target.attach(self.run.run_dir, record["description"])
             self._cluster = record
@@ -96,7 +97,7 @@ class ClusterSession:
     # -- gate ---------------------------------------------------------------------------------------
     def start_gate(self):
         if self._gate is None:
-            record = self._once("gate-start.json", self.options.gate_timeout + 300, self._run_gate)
+            record = self.once("gate-start.json", self.options.gate_timeout + 300, self._run_gate)
             self._gate = GateResult(**record) if "waited_s" in record else GateResult(
                 ok=False, waited_s=0, timeout_s=self.options.gate_timeout, problems=[record["error"]])
         return self._gate
@@ -107,10 +108,11 @@ class ClusterSession:
         self.progress(result.message().splitlines()[0])
         return result.to_dict()
 
-    def end_gate(self):
+    def end_gate(self, failed_on_purpose=()):
         """The gate once more at the end of the run: a run that leaves the cluster unhealthy fails."""
         self.progress("final HEALTH_OK gate")
-        result = run_gate(self.target.client(timeout=60), self.options.gate_timeout, self.options.mute_health)
+        result = run_gate(self.target.client(timeout=60), self.options.gate_timeout, self.options.mute_health,
+                          failed_on_purpose=failed_on_purpose)
         self._write("gate-end.json", result.to_dict())
         return result
 

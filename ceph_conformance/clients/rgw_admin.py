@@ -37,6 +37,12 @@ class RgwAdmin:
         )
         return S3Credentials(uid, access, secret)
 
+    def credentials(self, uid):
+        """The keys of an existing user (registered as secrets before anything can print them)."""
+        info = self.ceph.tool_json("radosgw-admin", "user", "info", "--uid", uid, timeout=60)
+        key = info["keys"][0]
+        return S3Credentials(uid, key["access_key"], register(key["secret_key"]))
+
     def remove_user(self, uid):
         """Remove the user and everything it owns. Returns an error text or None."""
         try:

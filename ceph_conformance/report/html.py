@@ -53,6 +53,20 @@ def summary_html(results):
             f"<td>{escape(m['unit'])}</td><td>{_ratio(ratios.get(m['name']))}</td></tr>" for m in metric_rows)
         parts.append("<h3>Measured</h3><table><tr><th>check</th><th>figure</th><th>value</th><th>unit</th>"
                      "<th>of rados bench</th></tr>" + body + "</table>")
+    steps = results.get("disruptive_steps") or []
+    if steps:
+        def cell(value):
+            return "-" if value is None else escape(str(value))
+
+        body = "".join(
+            f"<tr><td>{escape(s['step'])}</td><td>{escape(s['outcome'])}</td>"
+            f"<td>{cell(s.get('osds_before'))} &rarr; {cell(s.get('osds_after'))}</td>"
+            f"<td>{cell(s.get('capacity_before_gib'))} &rarr; {cell(s.get('capacity_after_gib'))}</td>"
+            f"<td>{cell(s.get('recovery_s'))}</td><td>{escape(s.get('ledger', ''))}</td>"
+            f"<td>{escape('; '.join(s.get('notes', [])))}</td></tr>" for s in steps)
+        parts.append("<h3>Disruptive steps</h3><table><tr><th>step</th><th>outcome</th><th>OSDs</th>"
+                     "<th>raw capacity (GiB)</th><th>recovery (s)</th><th>ledger</th><th>notes</th></tr>"
+                     + body + "</table>")
     if cluster and not cluster.get("ok"):
         parts.append(f"<p><b>Bring-up failed:</b> {escape(cluster.get('error', ''))}</p>")
     return parts

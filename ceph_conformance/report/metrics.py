@@ -1,9 +1,12 @@
 """Figures a check measured (throughput, sizes), carried in pytest's user_properties.
 
 user_properties travel from xdist workers to the controller and into JUnit XML, so a metric is
-a property named "metric:<name>[<unit>]" with a number for value.
+a property named "metric:<name>[<unit>]" with a number for value, and a disruptive step's
+record (OSDs and capacity before and after, recovery time, ledger verdict) a "step" property
+holding JSON.
 """
 
+import json
 import re
 
 _NAME = re.compile(r"^metric:(?P<name>[^\[]+)\[(?P<unit>[^\]]*)\]$")
@@ -20,3 +23,7 @@ def parse(user_properties):
         if m:
             out.append({"name": m["name"], "unit": m["unit"], "value": value})
     return out
+
+
+def steps(user_properties):
+    return [json.loads(value) for key, value in user_properties or () if key == "step"]

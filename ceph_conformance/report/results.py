@@ -22,6 +22,11 @@ class ResultsCollector:
              "markers": sorted(k for k in report.keywords if k in MARKERS)},
         )
         entry["duration_s"] = round(entry["duration_s"] + report.duration, 3)
+        # When the check began (setup) and ended (teardown), in epoch seconds: the order checks
+        # ran in, across xdist workers.
+        if report.when == "setup":
+            entry["started"] = round(getattr(report, "start", 0.0), 3)
+        entry["finished"] = round(getattr(report, "stop", 0.0), 3)
         if report.failed and report.when == "teardown" and entry["outcome"] != "passed":
             entry["teardown_error"] = _short(report)  # the check's own verdict stands
         elif report.failed:
@@ -32,12 +37,19 @@ class ResultsCollector:
             entry["message"] = _short(report)
         if report.when == "teardown":
             entry["metrics"] = metrics.parse(report.user_properties)
+            steps = metrics.steps(report.user_properties)
+            if steps:
+                entry["steps"] = steps
 
     def counts(self):
         out = {}
         for entry in self.checks.values():
             out[entry["outcome"]] = out.get(entry["outcome"], 0) + 1
         return out
+
+    def all_steps(self):
+        return [{"check": e["nodeid"], "outcome": e["outcome"], **step}
+                for e in self.checks.values() for step in e.get("steps", [])]
 
     def all_metrics(self):
         rows = []

@@ -43,6 +43,30 @@ class Target(ABC):
         """What the cluster's processes use on this host, where the target can see them."""
         return {}
 
+    # -- changing the cluster's shape (the disruptive checks) ---------------------------------------
+    # The cluster is thrown away at teardown: run-scoped data on it needs no removal.
+    disposable = False
+
+    def disruption_support(self):
+        """Raise Unsupported, saying why, unless this target can add OSDs and remove a node."""
+        raise Unsupported(f"target {self.name} cannot add or remove OSDs")
+
+    def scale_out_plan(self, hosts):
+        """Where new OSDs go: [(host, size_bytes)], a new host first, then an existing one."""
+        raise Unsupported(f"target {self.name} cannot add OSDs")
+
+    def add_osds(self, placements, progress=print):
+        """Create OSDs as planned; returns their ids once they are up."""
+        raise Unsupported(f"target {self.name} cannot add OSDs")
+
+    def fail_node(self, host):
+        """Stop every OSD of a host as if the host died; returns their ids."""
+        raise Unsupported(f"target {self.name} cannot stop a node")
+
+    def remove_node(self, host, progress=print):
+        """Remove a (failed) host for good: purge its OSDs, remove its host bucket, free its disks."""
+        raise Unsupported(f"target {self.name} cannot remove a node")
+
     def sweeps_leftovers(self):
         """Whether the run root may hold leftovers of crashed runs of this target."""
         return False

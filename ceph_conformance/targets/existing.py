@@ -48,6 +48,13 @@ class ExistingTarget(HostClients, Target):
                             Path(run_dir) / "sweep", progress)
         return round(time.monotonic() - t0, 2)
 
+    def disruption_support(self):
+        if not self.options.allow_disruptive:
+            raise Unsupported("target ceph: the disruptive checks add OSDs and stop and purge a node; "
+                              "pass --allow-disruptive to run them on this cluster")
+        raise Unsupported("target ceph: cannot add or remove OSDs, since the suite has no access to the "
+                          "cluster's hosts and disks; run the disruptive checks on the local target")
+
     def client(self, timeout=60.0):
         return CephClient(self.options.ceph_conf, self.options.ceph_keyring, timeout=timeout)
 

@@ -104,21 +104,23 @@ def break_during(report_dir, check, break_cluster, heal_cluster, *args, timeout=
     """Run the suite; just before `check` runs, break the cluster; right after it, heal it.
 
     Fixtures are set up on a healthy cluster and torn down on a healed one, so the verdict is
-    the check's own."""
+    the check's own. break_cluster and heal_cluster get the suite's run directory (where its own
+    cluster lives, on the local target)."""
     barrier = Path(report_dir) / "barrier"
     suite = RunningSuite(report_dir, *args, "-p", "tests.integration.barrier_plugin",
                          env={"CCONF_SELFTEST_BARRIER": str(barrier), "CCONF_SELFTEST_BARRIER_CHECK": check})
     try:
         suite.wait_for_file(lambda: Path(f"{barrier}.before"), timeout=timeout)
+        run_dir = suite.run_dir()
         try:
-            break_cluster()
+            break_cluster(run_dir)
         finally:
             Path(f"{barrier}.broken").touch()
         released = time.monotonic()
         suite.wait_for_file(lambda: Path(f"{barrier}.after"), timeout=timeout)
         check_seconds = time.monotonic() - released
         try:
-            heal_cluster()
+            heal_cluster(run_dir)
         finally:
             Path(f"{barrier}.healed").touch()
         run = suite.finish(timeout=timeout)

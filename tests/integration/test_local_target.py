@@ -12,11 +12,30 @@ from .harness import REPO, RUN_ROOT, RunningSuite, leftovers, reap_children, run
 
 
 def test_embedded_default_end_to_end_under_xdist(tmp_path):
-    run = run_suite(tmp_path, "-n", "2")
+    run = run_suite(tmp_path, "-n", "2", timeout=1500)
     assert run.returncode == 0, run
     r = run.results
     assert r["target"] == "local" and {c["outcome"] for c in r["checks"]} == {"passed"}
-    assert {m for c in r["checks"] for m in c["markers"]} >= {"health", "object", "block", "sharedfs", "baseline"}
+    assert {m for c in r["checks"] for m in c["markers"]} >= {"health", "object", "block", "sharedfs", "baseline",
+                                                              "scale", "removal", "disruptive"}
+    # The disruptive checks ran after every other check had finished, one after the other,
+    # scale-out first, although two workers shared the run.
+    disruptive = sorted((c for c in r["checks"] if "disruptive" in c["markers"]), key=lambda c: c["started"])
+    others = [c for c in r["checks"] if "disruptive" not in c["markers"]]
+    assert disruptive[0]["started"] >= max(c["finished"] for c in others), "a disruptive check overlapped others"
+    assert all(a["finished"] <= b["started"] for a, b in zip(disruptive, disruptive[1:], strict=False)), disruptive
+    modules = [c["nodeid"].split("::")[0] for c in disruptive]
+    assert modules == ["suites/test_scale.py"] * 2 + ["suites/test_removal.py"] * 2, modules
+    # Each step in the report: scale-out from 3 to 5 OSDs (+12 GiB), the failed host's two OSDs
+    # purged, the ledger intact after every step.
+    steps = {s["step"]: s for s in r["disruptive_steps"]}
+    grow = steps["test_new_host_and_extra_osd_join_and_take_data"]
+    assert (grow["osds_before"], grow["osds_after"]) == (3, 5), grow
+    assert grow["capacity_after_gib"] - grow["capacity_before_gib"] == 12.0, grow
+    purge = steps["test_removed_host_is_purged_and_capacity_drops_by_its_share"]
+    assert (purge["osds_before"], purge["osds_after"]) == (5, 3), purge
+    assert all(s["ledger_ok"] and s["recovery_s"] is not None for s in steps.values()), steps
+    assert "Disruptive steps" in (run.report_dir / "report.html").read_text()
     assert run.output.count("bringing up target local") == 1, "two workers must share one cluster"
     facts = r["cluster"]["facts"]
     assert facts["osd_count"] == 3 and facts["ceph_versions"][0].split(".")[0] == "16"

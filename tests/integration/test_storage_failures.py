@@ -27,11 +27,11 @@ def _failed_check(run, name):
 
 
 def test_sharedfs_check_fails_naming_the_stopped_mds(live_cluster, existing, tmp_path):
-    def break_it():
+    def break_it(_run_dir):
         live_cluster.stop_daemon("mds.a")
         _until_health_says(live_cluster, "MDS_ALL_DOWN")
 
-    def heal():
+    def heal(_run_dir):
         live_cluster.start_daemon("mds.a")
 
     run = break_during(tmp_path, "test_metadata_changes_are_seen_by_the_other_client", break_it, heal,
@@ -45,11 +45,11 @@ def test_sharedfs_check_fails_naming_the_stopped_mds(live_cluster, existing, tmp
 def test_block_check_fails_naming_the_full_pool(live_cluster, existing, tmp_path):
     ceph = live_cluster.client()
 
-    def break_it():
+    def break_it(_run_dir):
         ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", str(1024 * 1024))
         _until_health_says(live_cluster, "POOL_FULL")
 
-    def heal():
+    def heal(_run_dir):
         ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", "0")
 
     run = break_during(tmp_path, "test_sequential_throughput_through_the_mounted_volume", break_it, heal,
@@ -63,14 +63,17 @@ def test_block_check_fails_naming_the_full_pool(live_cluster, existing, tmp_path
 def test_block_check_fails_within_its_bound_when_io_blocks(live_cluster, existing, tmp_path):
     ceph = live_cluster.client()
 
-    def break_it():
+    def break_it(_run_dir):
         # min_size 2 on size 2: a PG that loses one replica stops serving I/O, which then waits.
+        # noout: otherwise Ceph re-replicates after mon_osd_down_out_interval and I/O resumes.
+        ceph.ceph("osd", "set", "noout")
         ceph.ceph("osd", "pool", "set", "rbd", "min_size", "2")
         live_cluster.stop_daemon("osd.1")
         _until_health_says(live_cluster, "OSD_DOWN")
 
-    def heal():
+    def heal(_run_dir):
         ceph.ceph("osd", "pool", "set", "rbd", "min_size", "1")
+        ceph.ceph("osd", "unset", "noout")
         live_cluster.start_daemon("osd.1")
 
     run = break_during(tmp_path, "test_sequential_throughput_through_the_mounted_volume", break_it, heal,

@@ -130,3 +130,15 @@ def test_a_run_that_leaves_the_cluster_unhealthy_fails(live_cluster, existing, t
     gate_end = run.results["gate_end"]
     assert not gate_end["ok"] and "osd.2 is down" in gate_end["problems"], gate_end
     assert "the run left the cluster unhealthy" in run.output
+
+
+def test_disruptive_checks_skip_on_an_existing_cluster_saying_why(live_cluster, existing, tmp_path):
+    ceph = live_cluster.client()
+    osds_before = ceph.ceph_json("osd", "ls")
+    for args, reason in (((), "pass --allow-disruptive"), (("--allow-disruptive",), "cannot add or remove OSDs")):
+        run = run_suite(tmp_path / reason.split()[-1], "-m", "disruptive", *args, *existing)
+        assert run.returncode == 0, run
+        checks = run.checks("disruptive")
+        assert len(checks) == 4 and {c["outcome"] for c in checks} == {"skipped"}, checks
+        assert all(reason in c["message"] and "target ceph" in c["message"] for c in checks), checks
+    assert ceph.ceph_json("osd", "ls") == osds_before

@@ -23,6 +23,8 @@ def test_defaults_are_valid():
     ({"mute_health": ["osd_down"]}, "--mute-health osd_down: not a Ceph health code"),
     ({"target": "ceph", "ceph_conf": "c", "rgw_endpoint": "rgw:80"}, "--rgw-endpoint rgw:80: give a URL"),
     ({"target": "ceph", "ceph_conf": "c", "keep_cluster": True}, "--keep-cluster applies to the local target only"),
+    ({"recovery_timeout": -1}, "--recovery-timeout -1: must be positive"),
+    ({"allow_disruptive": True}, "--allow-disruptive is for --target ceph"),
 ])
 def test_bad_input_gets_one_line_saying_what_to_do(kw, message):
     with pytest.raises(OptionError) as err:

@@ -43,6 +43,11 @@ debug_ms = 0
 # Map changes (pool creation, OSD boot) commit faster; a one-mon test cluster has no quorum cost.
 paxos_propose_interval = 0.2
 log_max_recent = 500
+# A dead host's OSDs are marked out (and their data re-replicated) after 10 s rather than 10 min,
+# and recovery on these loop devices (Ceph takes them for HDDs) is not slowed down.
+mon_osd_down_out_interval = 10
+osd_recovery_sleep_hdd = 0
+osd_max_backfills = 4
 
 # Daemons have fixed admin sockets; clients get one per process (several client.admin tools and
 # FUSE mounts run at once).

@@ -295,6 +295,38 @@ class LocalCluster:
             return info["pid"]
         return self._start_daemon(name, info["argv"])
 
+    # -- changing the cluster's shape ------------------------------------------------------------
+    def osds_on(self, node):
+        return sorted((osd_id for osd_id, osd in self.state["osds"].items() if osd["node"] == node), key=int)
+
+    def kill_node(self, node):
+        """SIGKILL every OSD of a node, as if the node lost power. Returns their ids."""
+        ids = self.osds_on(node)
+        if not ids:
+            raise SetupError(f"no OSDs of this cluster on host {node} (hosts: {sorted(self.nodes())})")
+        for osd_id in ids:
+            self.kill_daemon(f"osd.{osd_id}")
+        return [int(i) for i in ids]
+
+    def nodes(self):
+        return {osd["node"] for osd in self.state["osds"].values()}
+
+    def remove_node(self, node, progress=print):
+        """Remove a node for good: purge its OSDs from Ceph, drop its host bucket, free its disks."""
+        client = self.client()
+        for osd_id in self.osds_on(node):
+            name = f"osd.{osd_id}"
+            self.stop_daemon(name)  # a node being removed may still be up: stop before purging
+            client.ceph("osd", "purge", osd_id, "--yes-i-really-mean-it")
+            osd = self.state["osds"].pop(osd_id)
+            del self.state["daemons"][name]
+            self.save()
+            loopdev.detach(osd["device"])
+            Path(osd["image"]).unlink(missing_ok=True)
+            progress(f"purged {name} and freed {osd['device']}")
+        client.ceph("osd", "crush", "remove", node)
+        progress(f"removed host bucket {node}")
+
     def daemon_rss_mib(self):
         """Resident memory of each running daemon, and their total, in MiB."""
         usage = {}

@@ -9,7 +9,7 @@ from ...host import loopdev
 from ...host.ports import port_in_use
 from ..base import Target
 from ..host_clients import HostClients
-from .cluster import LocalCluster, LocalSpec
+from .cluster import GIB, LocalCluster, LocalSpec
 
 DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common ceph-fuse rbd-fuse"
 BINARIES = (
@@ -54,7 +54,7 @@ class LocalTarget(HostClients, Target):
         root = Path(self.options.run_root)
         root.mkdir(parents=True, exist_ok=True)
         free_gib = shutil.disk_usage(root).free / 1024**3
-        need = self.options.nodes * self.options.osds_per_node * 1.0 + 1
+        need = (self.options.nodes * self.options.osds_per_node + 2) * 1.0 + 1  # +2: the scale-out OSDs
         if free_gib < need:
             raise SetupError(
                 f"only {free_gib:.1f} GiB free under {root}: the cluster needs about {need:.0f} GiB; "
@@ -88,6 +88,36 @@ class LocalTarget(HostClients, Target):
     def resource_usage(self):
         cluster = self.cluster or LocalCluster(self.cluster_dir)
         return {"daemon_rss_mib": cluster.daemon_rss_mib()} if cluster.state_path.exists() else {}
+
+    # -- the cluster's shape -------------------------------------------------------------------
+    disposable = True
+
+    def _cluster(self):
+        # Reread the state: another process of the run may have changed the cluster.
+        self.cluster = LocalCluster(self.cluster_dir)
+        return self.cluster
+
+    def disruption_support(self):
+        return None  # a throwaway cluster of this run: all of it may be changed
+
+    def scale_out_plan(self, hosts):
+        size = int(self.options.osd_size_gib * GIB)
+        n = len(hosts) + 1
+        while f"node{n}" in hosts:
+            n += 1
+        return [(f"node{n}", size), (sorted(hosts)[0], size)]
+
+    def add_osds(self, placements, progress=print):
+        sizes = {size for _, size in placements}
+        assert len(sizes) == 1, f"one OSD size per call: {placements}"
+        return [int(i) for i in self._cluster().add_osds([host for host, _ in placements], sizes.pop() / GIB,
+                                                         progress)]
+
+    def fail_node(self, host):
+        return self._cluster().kill_node(host)
+
+    def remove_node(self, host, progress=print):
+        self._cluster().remove_node(host, progress)
 
     def sweeps_leftovers(self):
         return True

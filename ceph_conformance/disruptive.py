@@ -1,0 +1,159 @@
+"""Disruptive checks run after every other check, one at a time, each followed by the gate,
+also under pytest-xdist.
+
+- The plan: every process of the run collects the same checks; the one that runs them writes
+  which are disruptive to the run's session directory.
+- The barrier: the controller sees every check's report, from every worker. When no
+  non-disruptive check is left, it says so in a file; a disruptive check waits for that file.
+- One at a time: a run-wide file lock around each disruptive check.
+- The gate after each: its verdict is recorded; when it fails, the disruptive checks after it
+  fail without running (they would change a cluster that is already unhealthy).
+- Scheduling: under --dist loadscope, loadfile or load, all disruptive checks form one work unit,
+  queued last, so one worker runs them in their collection order (scale-out before removal).
+"""
+
+import json
+import time
+
+from filelock import FileLock, Timeout
+
+from .waits import WaitTimeout, wait_for
+
+DISRUPTIVE = "disruptive"
+BARRIER_BOUND = 3600.0  # the other checks are bounded themselves; this only catches a lost worker
+
+
+def is_disruptive(item):
+    return item.get_closest_marker(DISRUPTIVE) is not None
+
+
+def order_key(item):
+    """Sort key: disruptive checks last, scale-out before node removal (removal may take the node
+    scale-out added)."""
+    if not is_disruptive(item):
+        return 0
+    return 2 if item.get_closest_marker("removal") else 1
+
+
+class Coordinator:
+    def __init__(self, session_dir):
+        self.dir = session_dir
+        self.finished = set()
+        self._plan = None
+
+    def _path(self, name):
+        return self.dir / name
+
+    def _write(self, name, payload):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._path(f"{name}.tmp")
+        tmp.write_text(json.dumps(payload, indent=1))
+        tmp.replace(self._path(name))
+
+    def _read(self, name):
+        path = self._path(name)
+        return json.loads(path.read_text()) if path.exists() else None
+
+    # -- the plan (written by whichever process runs checks) -----------------------------------------
+    def write_plan(self, items, is_check):
+        checks = [item for item in items if is_check(item)]
+        self._write("plan.json", {
+            "other": [i.nodeid for i in checks if not is_disruptive(i)],
+            "disruptive": [i.nodeid for i in checks if is_disruptive(i)],
+        })
+
+    def plan(self):
+        if self._plan is None:
+            self._plan = self._read("plan.json")
+        return self._plan
+
+    def disruptive_ids(self):
+        return set((self.plan() or {}).get("disruptive", []))
+
+    # -- the barrier (the controller counts, a worker waits) -----------------------------------------
+    def note_finished(self, nodeid):
+        plan = self.plan()
+        if plan is None or nodeid not in plan["other"] or nodeid in self.finished:
+            return
+        self.finished.add(nodeid)
+        pending = [n for n in plan["other"] if n not in self.finished]
+        self._write("barrier.json", {"pending": pending, "done": not pending})
+
+    def wait_for_others(self, timeout=BARRIER_BOUND):
+        """Return once every non-disruptive check of the run has finished (bounded)."""
+
+        def probe():
+            plan = self.plan()
+            if plan is not None and not plan["other"]:
+                return True, "no other checks selected"
+            barrier = self._read("barrier.json")
+            if barrier is None:
+                return False, "no non-disruptive check has finished yet"
+            pending = barrier["pending"]
+            return barrier["done"], f"{len(pending)} still running or queued: {', '.join(pending[:5])}"
+
+        wait_for(probe, what="the non-disruptive checks to finish", timeout=timeout, interval=0.5)
+
+    def turn(self, timeout):
+        """The run-wide lock a disruptive check holds while it changes the cluster."""
+        lock = FileLock(str(self._path("disruptive.lock")), timeout=timeout)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise WaitTimeout("the previous disruptive check to finish", timeout, "it still holds the lock") from None
+        return lock
+
+    # -- what one disruptive check leaves for the next (e.g. which host failed) -----------------------
+    def note(self, name, payload):
+        self._write(f"note-{name}.json", payload)
+
+    def read_note(self, name):
+        return self._read(f"note-{name}.json")
+
+    def failed_on_purpose(self):
+        """OSDs of a host a check made fail and no check has removed yet: the gate accepts them
+        down and out (and says so)."""
+        failed, removed = self.read_note("failed-host"), self.read_note("removed-host")
+        if failed is None or (removed and removed["host"] == failed["host"]):
+            return []
+        return failed["osds"]
+
+    # -- the gate after each disruptive check ---------------------------------------------------------
+    def record_gate(self, nodeid, gate):
+        self._write("gate-after.json", {"check": nodeid, "at": time.time(), **gate.to_dict()})
+
+    def gate_failure(self):
+        """Why the next disruptive check must not run, or None."""
+        last = self._read("gate-after.json")
+        if last is None or last["ok"]:
+            return None
+        problems = "\n".join(f"  - {p}" for p in last["problems"])
+        return (f"not run: the HEALTH_OK gate after {last['check'].split('::')[-1]} failed after "
+                f"{last['waited_s']:.0f}s, and this check would change an unhealthy cluster:\n{problems}")
+
+
+def make_scheduler(config, log, coordinator):
+    """An xdist scheduler that keeps the disruptive checks together and last, or None."""
+    dist = config.getoption("dist", "no")
+    if dist not in ("load", "loadscope", "loadfile"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DisruptiveLastScheduling(LoadScopeScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            # Work units go out in collection order (which puts disruptive checks last), not
+            # largest first.
+            if hasattr(config.option, "loadscopereorder"):
+                config.option.loadscopereorder = False
+
+        def _split_scope(self, nodeid):
+            if nodeid in coordinator.disruptive_ids():
+                return "disruptive checks"
+            if dist == "load":
+                return nodeid
+            if dist == "loadfile":
+                return nodeid.split("::", 1)[0]
+            return nodeid.rsplit("::", 1)[0]
+
+    return DisruptiveLastScheduling(config, log)

@@ -1,0 +1,108 @@
+"""The data ledger: known data written through every interface the target offers, before the
+disruptive checks, and verified in full after every disruptive step.
+
+Its record (names and checksums, no secrets) lives in the run's session directory, so every
+pytest process of the run verifies the same ledger. A verdict names exactly what is missing,
+changed or unreadable. Every part's verification is bounded: a read that Ceph cannot serve
+fails the part at its bound instead of hanging the step.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+from ..bounded import OperationTimeout, bounded
+from ..errors import Unsupported
+from ..secrets import scrub
+from .base import Findings
+from .cephfs_files import CephfsFiles
+from .database_rows import DatabaseRows
+from .rados_objects import RadosObjects
+from .s3_objects import S3Objects
+
+PARTS = {"rados": RadosObjects, "s3": S3Objects, "database": DatabaseRows, "cephfs": CephfsFiles}
+
+
+@dataclass
+class Verdict:
+    findings: list
+    seconds: float
+    not_offered: dict = field(default_factory=dict)
+
+    @property
+    def ok(self):
+        return all(f.ok for f in self.findings)
+
+    def problems(self):
+        return [p for f in self.findings for p in f.problems()]
+
+    def summary(self):
+        if self.ok:
+            return "intact: " + ", ".join(f"{f.checked} {f.kind}" for f in self.findings)
+        return "NOT intact: " + " | ".join(self.problems())
+
+    def to_dict(self):
+        return {"ok": self.ok, "summary": self.summary(), "seconds": self.seconds,
+                "checked": {f.kind: f.checked for f in self.findings}}
+
+
+class Ledger:
+    def __init__(self, target, work_dir, namer, io_timeout):
+        self.target = target
+        self.io_timeout = io_timeout
+        self.parts = {key: cls(target, work_dir, namer, io_timeout) for key, cls in PARTS.items()}
+        self.record = None
+
+    # -- writing ------------------------------------------------------------------------------------
+    def write(self, progress=print):
+        """Write every part the target offers; returns the record (kept by the caller)."""
+        t0 = time.monotonic()
+        record = {"parts": {}, "not_offered": {}, "seconds": {}}
+        for key, part in self.parts.items():
+            t = time.monotonic()
+            try:
+                record["parts"][key] = bounded(part.write, what=f"writing the ledger's {part.kind}",
+                                               timeout=self.io_timeout)
+            except Unsupported as exc:
+                record["not_offered"][key] = str(exc)
+                continue
+            record["seconds"][key] = round(time.monotonic() - t, 1)
+            progress(f"ledger: wrote {part.describe(record['parts'][key])} in {record['seconds'][key]}s")
+        record["written_s"] = round(time.monotonic() - t0, 1)
+        self.record = record
+        return record
+
+    def describe(self):
+        return [self.parts[key].describe(rec) for key, rec in self.record["parts"].items()]
+
+    @property
+    def rados_pool(self):
+        return self.record["parts"].get("rados", {}).get("pool")
+
+    # -- verifying ----------------------------------------------------------------------------------
+    def verify(self):
+        t0 = time.monotonic()
+        findings = []
+        for key, rec in self.record["parts"].items():
+            part = self.parts[key]
+            found = Findings(part.kind, rec["count"])
+            try:
+                bounded(lambda p=part, r=rec, f=found: p.verify(r, f), what=f"verifying the ledger's {part.kind}",
+                        timeout=self.io_timeout)
+            except OperationTimeout:
+                found.error = f"reads did not complete within {self.io_timeout:.0f}s (I/O blocked)"
+            except Exception as exc:  # noqa: BLE001 - a part that cannot be read is a finding
+                found.error = scrub(f"could not be read: {type(exc).__name__}: {exc}")
+            findings.append(found)
+        return Verdict(findings, round(time.monotonic() - t0, 1), dict(self.record["not_offered"]))
+
+    # -- removing -----------------------------------------------------------------------------------
+    def cleanup(self):
+        problems = []
+        for key, rec in (self.record or {}).get("parts", {}).items():
+            part = self.parts[key]
+            try:
+                bounded(lambda p=part, r=rec: p.cleanup(r), what=f"removing the ledger's {part.kind}",
+                        timeout=self.io_timeout)
+            except Exception as exc:  # noqa: BLE001 - reported; the run's sweep is the fallback
+                problems.append(scrub(f"could not remove the ledger's {part.kind}: {exc}"))
+        return problems

@@ -1,0 +1,79 @@
+"""What every part of the ledger shares: random payloads, checksums, and what a check found."""
+
+import hashlib
+import os
+import random
+from dataclasses import dataclass, field
+
+
+def payload(rng, low, high):
+    """Incompressible bytes of a random size between low and high."""
+    return os.urandom(rng.randint(low, high))
+
+
+def digest(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def sizes_rng(seed):
+    return random.Random(seed)
+
+
+@dataclass
+class Findings:
+    """What verifying one part found: items checked, and each item missing, changed or unreadable."""
+
+    kind: str
+    total: int
+    checked: int = 0
+    missing: list = field(default_factory=list)
+    changed: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)  # "name: why"
+    error: str | None = None  # the part could not be checked at all
+
+    @property
+    def ok(self):
+        return not (self.missing or self.changed or self.unreadable or self.error)
+
+    def problems(self):
+        out = []
+        if self.error:
+            out.append(f"{self.kind}: {self.error} (checked {self.checked} of {self.total})")
+        if self.missing:
+            out.append(f"{self.kind}: {len(self.missing)} of {self.total} missing: {_names(self.missing)}")
+        if self.changed:
+            out.append(f"{self.kind}: {len(self.changed)} of {self.total} changed: {_names(self.changed)}")
+        if self.unreadable:
+            out.append(f"{self.kind}: {len(self.unreadable)} of {self.total} unreadable: {_names(self.unreadable)}")
+        return out
+
+
+def _names(items, limit=12):
+    shown = "; ".join(str(i) for i in items[:limit])
+    return shown + (f"; ... and {len(items) - limit} more" if len(items) > limit else "")
+
+
+class Part:
+    """One interface's share of the ledger. write() returns a JSON-able record; verify(record)
+    returns Findings; cleanup(record) removes what write made. A target lacking the interface
+    raises Unsupported from write()."""
+
+    kind = "?"
+
+    def __init__(self, target, work_dir, namer, io_timeout):
+        self.target = target
+        self.work_dir = work_dir
+        self.namer = namer
+        self.io_timeout = io_timeout
+
+    def write(self):
+        raise NotImplementedError
+
+    def verify(self, record, findings):
+        raise NotImplementedError
+
+    def cleanup(self, record):
+        pass
+
+    def describe(self, record):
+        return f"{record['count']} {self.kind}"

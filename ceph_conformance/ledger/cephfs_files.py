@@ -1,0 +1,67 @@
+"""Files in a CephFS directory of the run, read back through a fresh ceph-fuse client each time."""
+
+import os
+import shutil
+
+from .base import Part, digest, payload, sizes_rng
+
+COUNT = 32
+
+
+class CephfsFiles(Part):
+    kind = "CephFS files"
+
+    def _client(self):
+        fs = self.target.shared_filesystem(self.work_dir / "cephfs", self.namer)  # Unsupported: no CephFS
+        return fs, fs.new_client()
+
+    def write(self):
+        fs, client = self._client()
+        top = self.namer("ledger")
+        try:
+            (client.root / top).mkdir()
+            rng = sizes_rng(3)
+            files = {}
+            for n in range(COUNT):
+                name = f"file-{n:03d}"
+                data = payload(rng, 1024, 512 * 1024)
+                with open(client.root / top / name, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                files[name] = digest(data)
+        finally:
+            fs.close()
+        return {"fs": fs.fs_name, "dir": top, "count": COUNT, "files": files}
+
+    def verify(self, record, findings):
+        fs, client = self._client()
+        try:
+            top = client.root / record["dir"]
+            if not top.is_dir():
+                findings.error = f"directory /{record['dir']} is gone"
+                return
+            for name, expected in sorted(record["files"].items()):
+                path = top / name
+                try:
+                    data = path.read_bytes()
+                except FileNotFoundError:
+                    findings.missing.append(f"/{record['dir']}/{name}")
+                except OSError as exc:
+                    findings.unreadable.append(f"/{record['dir']}/{name} ({exc.strerror})")
+                else:
+                    if digest(data) != expected:
+                        findings.changed.append(f"/{record['dir']}/{name}")
+                findings.checked += 1
+        finally:
+            fs.close()
+
+    def cleanup(self, record):
+        fs, client = self._client()
+        try:
+            shutil.rmtree(client.root / record["dir"], ignore_errors=True)
+        finally:
+            fs.close()
+
+    def describe(self, record):
+        return f"{record['count']} CephFS files in /{record['dir']}"

@@ -1,0 +1,68 @@
+"""S3 objects through RGW, one of them multipart, under a user of the run's own."""
+
+import io
+
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+
+from ..clients.rgw_admin import RgwAdmin
+from ..clients.s3 import error_code, make_client
+from .base import Part, digest, payload, sizes_rng
+
+COUNT = 24
+MiB = 1024 * 1024
+
+
+class S3Objects(Part):
+    kind = "S3 objects"
+
+    def _client(self, uid, endpoint):
+        return make_client(endpoint, RgwAdmin(self.target.client()).credentials(uid), max_attempts=2)
+
+    def write(self):
+        endpoint = self.target.s3_endpoint()  # Unsupported: the target offers no S3
+        uid = self.namer("ledger")
+        RgwAdmin(self.target.client()).create_user(uid)
+        s3 = self._client(uid, endpoint)
+        bucket = self.namer("ledger")
+        s3.create_bucket(Bucket=bucket)
+        rng = sizes_rng(2)
+        objects = {}
+        for n in range(COUNT):
+            key = f"ledger/obj-{n:03d}"
+            data = payload(rng, 1024, 512 * 1024)
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
+            objects[key] = digest(data)
+        # A multipart object: its parts are separate RADOS objects that must all survive.
+        data = payload(rng, 12 * MiB, 12 * MiB)
+        s3.upload_fileobj(io.BytesIO(data), bucket, "ledger/multipart", Config=TransferConfig(
+            multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, use_threads=False))
+        objects["ledger/multipart"] = digest(data)
+        return {"uid": uid, "endpoint": endpoint, "bucket": bucket, "count": len(objects), "objects": objects}
+
+    def verify(self, record, findings):
+        s3 = self._client(record["uid"], record["endpoint"])
+        bucket = record["bucket"]
+        for key, expected in sorted(record["objects"].items()):
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except botocore.exceptions.ClientError as exc:
+                code, status = error_code(exc)
+                if code in ("NoSuchKey", "NoSuchBucket"):
+                    findings.missing.append(f"s3://{bucket}/{key}")
+                else:
+                    findings.unreadable.append(f"s3://{bucket}/{key} (HTTP {status} {code})")
+            except (botocore.exceptions.BotoCoreError, OSError) as exc:
+                findings.unreadable.append(f"s3://{bucket}/{key} ({type(exc).__name__}: {exc})")
+            else:
+                if digest(body) != expected:
+                    findings.changed.append(f"s3://{bucket}/{key}")
+            findings.checked += 1
+
+    def cleanup(self, record):
+        problem = RgwAdmin(self.target.client()).remove_user(record["uid"])
+        if problem:
+            raise RuntimeError(problem)
+
+    def describe(self, record):
+        return f"{record['count']} S3 objects in bucket {record['bucket']}"

@@ -1,0 +1,89 @@
+"""Disruptive checks: after every other check, one at a time, and not after a failed gate."""
+
+import threading
+import time
+
+import pytest
+
+from ceph_conformance.disruptive import Coordinator, make_scheduler, order_key
+from ceph_conformance.gate import GateResult
+from ceph_conformance.waits import WaitTimeout
+
+
+class Item:
+    def __init__(self, nodeid, *markers):
+        self.nodeid = nodeid
+        self.markers = set(markers)
+
+    def get_closest_marker(self, name):
+        return name if name in self.markers else None
+
+
+ITEMS = [Item("suites/test_removal.py::test_b", "removal", "disruptive"), Item("suites/test_object.py::test_a"),
+         Item("suites/test_scale.py::test_c", "scale", "disruptive"), Item("suites/test_block.py::test_d")]
+
+
+def test_disruptive_checks_sort_last_scale_out_before_removal():
+    ordered = sorted(ITEMS, key=order_key)
+    assert [i.nodeid.split("::")[1] for i in ordered] == ["test_a", "test_d", "test_c", "test_b"]
+
+
+def test_the_barrier_opens_only_when_every_other_check_has_finished(tmp_path):
+    worker, controller = Coordinator(tmp_path), Coordinator(tmp_path)
+    worker.write_plan(ITEMS, lambda item: True)
+    controller.note_finished("suites/test_object.py::test_a")
+    with pytest.raises(WaitTimeout) as caught:
+        worker.wait_for_others(timeout=0.3)
+    assert "1 still running or queued: suites/test_block.py::test_d" in str(caught.value)
+
+    threading.Timer(0.3, controller.note_finished, ["suites/test_block.py::test_d"]).start()
+    t0 = time.monotonic()
+    worker.wait_for_others(timeout=10)
+    assert time.monotonic() - t0 < 5
+
+
+def test_with_no_other_checks_selected_the_barrier_is_open(tmp_path):
+    coord = Coordinator(tmp_path)
+    coord.write_plan([i for i in ITEMS if "disruptive" in i.markers], lambda item: True)
+    coord.wait_for_others(timeout=1)
+
+
+def test_one_disruptive_check_at_a_time(tmp_path):
+    first = Coordinator(tmp_path).turn(timeout=1)
+    with pytest.raises(WaitTimeout, match="the previous disruptive check to finish"):
+        Coordinator(tmp_path).turn(timeout=0.3)
+    first.release()
+    Coordinator(tmp_path).turn(timeout=1).release()
+
+
+def test_a_failed_gate_after_a_disruptive_check_stops_the_next_ones(tmp_path):
+    coord = Coordinator(tmp_path)
+    assert coord.gate_failure() is None
+    coord.record_gate("suites/test_scale.py::test_c", GateResult(ok=True, waited_s=2, timeout_s=300))
+    assert coord.gate_failure() is None
+    coord.record_gate("suites/test_scale.py::test_c", GateResult(ok=False, waited_s=300, timeout_s=300,
+                                                                  problems=["3 of 80 PGs not active+clean"]))
+    message = coord.gate_failure()
+    assert message.startswith("not run: the HEALTH_OK gate after test_c failed after 300s")
+    assert "3 of 80 PGs not active+clean" in message
+
+
+def test_the_gate_accepts_a_failed_hosts_osds_only_until_the_host_is_removed(tmp_path):
+    coord = Coordinator(tmp_path)
+    assert coord.failed_on_purpose() == []
+    coord.note("failed-host", {"host": "node1", "osds": [0, 3]})
+    assert coord.failed_on_purpose() == [0, 3]
+    coord.note("removed-host", {"host": "node1", "osds": [0, 3]})
+    assert coord.failed_on_purpose() == []
+
+
+@pytest.mark.parametrize("dist", ["loadscope", "loadfile", "load"])
+def test_xdist_keeps_the_disruptive_checks_in_one_work_unit(pytester, tmp_path, dist):
+    coord = Coordinator(tmp_path)
+    coord.write_plan(ITEMS, lambda item: True)
+    config = pytester.parseconfig("--tx", "2*popen", "--dist", dist)
+    scheduler = make_scheduler(config, None, coord)
+    scopes = {item.nodeid: scheduler._split_scope(item.nodeid) for item in ITEMS}
+    assert scopes["suites/test_removal.py::test_b"] == scopes["suites/test_scale.py::test_c"] == "disruptive checks"
+    assert scopes["suites/test_object.py::test_a"] != scopes["suites/test_block.py::test_d"]
+    assert make_scheduler(pytester.parseconfig("--tx", "2*popen", "--dist", "each"), None, coord) is None
