@@ -23,6 +23,10 @@ DISRUPTIVE = "disruptive"
 BARRIER_BOUND = 3600.0  # the other checks are bounded themselves; this only catches a lost worker
 
 
+class OrderError(Exception):
+    """The checks were reordered so that a disruptive check would wait for checks behind it."""
+
+
 def is_disruptive(item):
     return item.get_closest_marker(DISRUPTIVE) is not None
 
@@ -79,8 +83,19 @@ class Coordinator:
         pending = [n for n in plan["other"] if n not in self.finished]
         self._write("barrier.json", {"pending": pending, "done": not pending})
 
-    def wait_for_others(self, timeout=BARRIER_BOUND):
-        """Return once every non-disruptive check of the run has finished (bounded)."""
+    def wait_for_others(self, timeout=BARRIER_BOUND, alone=False):
+        """Return once every non-disruptive check of the run has finished (bounded).
+
+        alone: this process runs every check of the run (no xdist). Another check still to come
+        then comes after this one, so waiting for it could never end: fail at once instead."""
+        if alone:
+            plan = self.plan() or {"other": []}
+            barrier = self._read("barrier.json") or {"pending": plan["other"]}
+            if barrier["pending"]:
+                raise OrderError(f"{len(barrier['pending'])} non-disruptive checks are ordered after the disruptive "
+                                 f"ones (e.g. {barrier['pending'][0]}): an option reordered the checks (--ff, --nf, "
+                                 "random order); run the disruptive checks on their own with -m disruptive")
+            return
 
         def probe():
             plan = self.plan()

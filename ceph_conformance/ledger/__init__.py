@@ -84,7 +84,7 @@ class Ledger:
         findings = []
         for key, rec in self.record["parts"].items():
             part = self.parts[key]
-            found = Findings(part.kind, rec["count"])
+            found = Findings(part.kind, rec["count"], where=part.where(rec))
             try:
                 bounded(lambda p=part, r=rec, f=found: p.verify(r, f), what=f"verifying the ledger's {part.kind}",
                         timeout=self.io_timeout)

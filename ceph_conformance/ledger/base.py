@@ -30,21 +30,23 @@ class Findings:
     changed: list = field(default_factory=list)
     unreadable: list = field(default_factory=list)  # "name: why"
     error: str | None = None  # the part could not be checked at all
+    where: str = ""  # the pool, bucket, image or directory the items are in
 
     @property
     def ok(self):
         return not (self.missing or self.changed or self.unreadable or self.error)
 
     def problems(self):
+        kind = f"{self.kind} in {self.where}" if self.where else self.kind
         out = []
         if self.error:
-            out.append(f"{self.kind}: {self.error} (checked {self.checked} of {self.total})")
+            out.append(f"{kind}: {self.error} (checked {self.checked} of {self.total})")
         if self.missing:
-            out.append(f"{self.kind}: {len(self.missing)} of {self.total} missing: {_names(self.missing)}")
+            out.append(f"{kind}: {len(self.missing)} of {self.total} missing: {_names(self.missing)}")
         if self.changed:
-            out.append(f"{self.kind}: {len(self.changed)} of {self.total} changed: {_names(self.changed)}")
+            out.append(f"{kind}: {len(self.changed)} of {self.total} changed: {_names(self.changed)}")
         if self.unreadable:
-            out.append(f"{self.kind}: {len(self.unreadable)} of {self.total} unreadable: {_names(self.unreadable)}")
+            out.append(f"{kind}: {len(self.unreadable)} of {self.total} unreadable: {_names(self.unreadable)}")
         return out
 
 
@@ -77,3 +79,7 @@ class Part:
 
     def describe(self, record):
         return f"{record['count']} {self.kind}"
+
+    def where(self, record):
+        """Where this part's items are (pool, bucket, image, directory), named once in findings."""
+        return ""

@@ -46,12 +46,12 @@ class CephfsFiles(Part):
                 try:
                     data = path.read_bytes()
                 except FileNotFoundError:
-                    findings.missing.append(f"/{record['dir']}/{name}")
+                    findings.missing.append(name)
                 except OSError as exc:
-                    findings.unreadable.append(f"/{record['dir']}/{name} ({exc.strerror})")
+                    findings.unreadable.append(f"{name} ({exc.strerror})")
                 else:
                     if digest(data) != expected:
-                        findings.changed.append(f"/{record['dir']}/{name}")
+                        findings.changed.append(name)
                 findings.checked += 1
         finally:
             fs.close()
@@ -62,6 +62,9 @@ class CephfsFiles(Part):
             shutil.rmtree(client.root / record["dir"], ignore_errors=True)
         finally:
             fs.close()
+
+    def where(self, record):
+        return f"/{record['dir']}"
 
     def describe(self, record):
         return f"{record['count']} CephFS files in /{record['dir']}"

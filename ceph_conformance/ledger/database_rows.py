@@ -66,12 +66,15 @@ class DatabaseRows(Part):
         for row_id, crc in record["crc32"].items():
             findings.checked += 1
             if row_id not in seen:
-                findings.missing.append(f"ledger.entries id {row_id}")
+                findings.missing.append(f"id {row_id}")
             elif seen[row_id] != crc:
-                findings.changed.append(f"ledger.entries id {row_id}")
+                findings.changed.append(f"id {row_id}")
 
     def cleanup(self, record):
         self._volume(record["image"]).remove()
+
+    def where(self, record):
+        return f"table ledger.entries on {record['pool']}/{record['image']}"
 
     def describe(self, record):
         return f"{record['count']} database rows on RBD image {record['pool']}/{record['image']}"

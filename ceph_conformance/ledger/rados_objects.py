@@ -67,14 +67,14 @@ class RadosObjects(Part):
             for name, outcome, said in pool_.map(read, sorted(record["objects"])):
                 findings.checked += 1
                 if outcome == "missing":
-                    findings.missing.append(f"{pool}/{name}")
+                    findings.missing.append(name)
                 elif outcome == "changed":
-                    findings.changed.append(f"{pool}/{name}")
+                    findings.changed.append(name)
                 elif outcome == "unreadable":
                     unreadable.append((name, said))
         if unreadable:
             where = self._where(ceph, pool, [name for name, _ in unreadable])
-            findings.unreadable += [f"{pool}/{name} ({said}; {where[name]})" for name, said in unreadable]
+            findings.unreadable += [f"{name} ({said}; {where[name]})" for name, said in unreadable]
 
     @staticmethod
     def _where(ceph, pool, names):
@@ -98,6 +98,9 @@ class RadosObjects(Part):
     def cleanup(self, record):
         ceph = self.target.client()
         ceph.ceph("osd", "pool", "rm", record["pool"], record["pool"], "--yes-i-really-really-mean-it", timeout=120)
+
+    def where(self, record):
+        return f"pool {record['pool']}"
 
     def describe(self, record):
         return f"{record['count']} RADOS objects in pool {record['pool']}"

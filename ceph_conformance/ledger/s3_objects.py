@@ -49,20 +49,23 @@ class S3Objects(Part):
             except botocore.exceptions.ClientError as exc:
                 code, status = error_code(exc)
                 if code in ("NoSuchKey", "NoSuchBucket"):
-                    findings.missing.append(f"s3://{bucket}/{key}")
+                    findings.missing.append(key)
                 else:
-                    findings.unreadable.append(f"s3://{bucket}/{key} (HTTP {status} {code})")
+                    findings.unreadable.append(f"{key} (HTTP {status} {code})")
             except (botocore.exceptions.BotoCoreError, OSError) as exc:
-                findings.unreadable.append(f"s3://{bucket}/{key} ({type(exc).__name__}: {exc})")
+                findings.unreadable.append(f"{key} ({type(exc).__name__}: {exc})")
             else:
                 if digest(body) != expected:
-                    findings.changed.append(f"s3://{bucket}/{key}")
+                    findings.changed.append(key)
             findings.checked += 1
 
     def cleanup(self, record):
         problem = RgwAdmin(self.target.client()).remove_user(record["uid"])
         if problem:
             raise RuntimeError(problem)
+
+    def where(self, record):
+        return f"bucket {record['bucket']}"
 
     def describe(self, record):
         return f"{record['count']} S3 objects in bucket {record['bucket']}"

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ceph_conformance.disruptive import Coordinator, make_scheduler, order_key
+from ceph_conformance.disruptive import Coordinator, OrderError, make_scheduler, order_key
 from ceph_conformance.gate import GateResult
 from ceph_conformance.waits import WaitTimeout
 
@@ -40,6 +40,16 @@ def test_the_barrier_opens_only_when_every_other_check_has_finished(tmp_path):
     t0 = time.monotonic()
     worker.wait_for_others(timeout=10)
     assert time.monotonic() - t0 < 5
+
+
+def test_without_xdist_a_reordered_run_fails_at_once_instead_of_waiting_forever(tmp_path):
+    coord = Coordinator(tmp_path)
+    coord.write_plan(ITEMS, lambda item: True)
+    coord.note_finished("suites/test_object.py::test_a")
+    with pytest.raises(OrderError, match=r"1 non-disruptive checks are ordered after the disruptive ones"):
+        coord.wait_for_others(timeout=10, alone=True)
+    coord.note_finished("suites/test_block.py::test_d")
+    coord.wait_for_others(timeout=10, alone=True)
 
 
 def test_with_no_other_checks_selected_the_barrier_is_open(tmp_path):

@@ -10,19 +10,19 @@ def test_an_intact_ledger_counts_what_it_checked():
 
 
 def test_a_damaged_ledger_names_every_lost_item():
-    rados = Findings("rados objects", 48, checked=48, unreadable=["pool/obj-001 (timed out; PG 12.3 stale)"])
-    db = Findings("database rows", 20000, checked=20000, missing=["ledger.entries id 7"],
-                  changed=["ledger.entries id 9"])
+    rados = Findings("rados objects", 48, checked=48, unreadable=["obj-001 (timed out; PG 12.3 stale)"],
+                     where="pool p")
+    db = Findings("database rows", 20000, checked=20000, missing=["id 7"], changed=["id 9"])
     fs = Findings("CephFS files", 32, checked=3, error="reads did not complete within 25s (I/O blocked)")
     v = Verdict([rados, db, fs], 30.0)
     assert not v.ok
     assert v.problems() == [
-        "rados objects: 1 of 48 unreadable: pool/obj-001 (timed out; PG 12.3 stale)",
-        "database rows: 1 of 20000 missing: ledger.entries id 7",
-        "database rows: 1 of 20000 changed: ledger.entries id 9",
+        "rados objects in pool p: 1 of 48 unreadable: obj-001 (timed out; PG 12.3 stale)",
+        "database rows: 1 of 20000 missing: id 7",
+        "database rows: 1 of 20000 changed: id 9",
         "CephFS files: reads did not complete within 25s (I/O blocked) (checked 3 of 32)",
     ]
-    assert v.summary().startswith("NOT intact: rados objects: 1 of 48 unreadable")
+    assert v.summary().startswith("NOT intact: rados objects in pool p: 1 of 48 unreadable")
 
 
 def test_long_lists_are_cut_with_a_count():
