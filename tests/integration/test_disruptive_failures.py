@@ -49,12 +49,14 @@ def test_host_loss_names_the_objects_a_pool_without_replicas_lost(tmp_path):
     message = failure["message"]
     # Ceph was asked first, and said no; the suite reports it.
     assert re.search(r"ceph osd ok-to-stop [\d ]+: no, \d+ PGs would become inactive", message), message
-    # Recovery cannot finish: the PGs whose only copy died are down, and the message says so.
+    # Recovery cannot finish: the PGs whose only copy died are stale, or down once they re-peer,
+    # and the message says so.
     assert re.search(rf"not reached within \d+s \(bound {RECOVERY_BOUND}s\); recovery state: "
-                     r"\d+ of \d+ PGs not active\+clean \(\d+ down\)", message), message
+                     r"\d+ of \d+ PGs not active\+clean \(\d+ (down|stale\+active\+clean)\)", message), message
     # The lost objects are named, each with its PG.
     assert re.search(r"rados objects in pool cconf-\S+-ledger-\d+: \d+ of 48 unreadable: obj-\d{3} "
-                     r"\(\(110\) Connection timed out; PG \d+\.\d+ down on \[\d\]\)", message), message
+                     r"\(\(110\) Connection timed out; PG \d+\.\d+ (down|stale\+active\+clean) on \[\d\]\)",
+                     message), message
     assert "S3 objects:" not in message and "database rows:" not in message, message  # size 2: kept
     # The purge does not run on a cluster the gate found unhealthy; the run fails.
     after = run.check("test_removed_host_is_purged_and_capacity_drops_by_its_share")
