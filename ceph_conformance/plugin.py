@@ -53,6 +53,7 @@ class RunContext:
         self.results = None
         self._session = None
         self.t0 = time.time()
+        self.in_check = False
 
     def session(self):
         if self._session is None:
@@ -67,7 +68,11 @@ class RunContext:
         except OSError:
             pass
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and self.controller:
+        if self.in_check:
+            # Inside a check the terminal is captured: the line belongs to that check's output, and
+            # going through the reporter would break its line of results.
+            print(line, file=sys.stderr, flush=True)
+        elif reporter is not None and self.controller:
             reporter.ensure_newline()
             reporter.write_line(line)
         else:
@@ -126,6 +131,7 @@ def pytest_configure(config):
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
+    config.pluginmanager.register(CheckScope(ctx), "ceph-conformance-check-scope")
     if ctx.controller and _runs_checks(config):
         # Before pytest-html and JUnit configure (they create the report directory): a host that
         # cannot run the target gets one line, not a traceback, and no run directory or report.
@@ -365,6 +371,21 @@ def _remove_ledger(ctx, cs):
     book.record = record
     for problem in book.cleanup():
         ctx.progress(problem)
+
+
+class CheckScope:
+    """Knows whether this process is inside a check, where progress lines belong to its output."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.ctx.in_check = True
+        try:
+            return (yield)
+        finally:
+            self.ctx.in_check = False
 
 
 class ResultsHooks:
