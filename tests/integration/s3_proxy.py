@@ -1,0 +1,146 @@
+"""A reverse proxy in front of a real RGW that corrupts its answers in one chosen way.
+
+The object checks run against the proxy as their S3 endpoint: every request reaches the real
+gateway unchanged (its SigV4 signature covers the Host header, which passes through as sent), and
+only the answer is altered, the way a broken gateway, load balancer or cache would alter it.
+"""
+
+import http.client
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+# Per connection, not per request; the client side may hold requests in flight when they change.
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-connection", "te", "upgrade"}
+
+
+class Exchange:
+    """One request and the answer RGW gave; a corruption changes status, headers or body in place."""
+
+    def __init__(self, method, path, request_headers, status, reason, headers, body):
+        self.method, self.path, self.request_headers = method, path, request_headers
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+
+    @property
+    def is_object_request(self):
+        """Path-style /bucket/key, plain or presigned, not a sub-resource such as ?uploads or ?acl."""
+        path, _, query = self.path.partition("?")
+        params = [p.split("=")[0] for p in query.split("&") if p]
+        return path.strip("/").count("/") >= 1 and all(p.startswith("X-Amz-") for p in params)
+
+    @property
+    def ranged(self):
+        return any(k.lower() == "range" for k, _ in self.request_headers)
+
+
+def flip_a_byte_of_whole_object_gets(x):
+    if x.method == "GET" and x.status == 200 and x.is_object_request and not x.ranged and x.body:
+        middle = len(x.body) // 2
+        x.body = x.body[:middle] + bytes([x.body[middle] ^ 0xFF]) + x.body[middle + 1:]
+
+
+def drop_the_last_byte_of_ranged_gets(x):
+    if x.method == "GET" and x.status == 206 and x.body:
+        x.body = x.body[:-1]
+
+
+def claim_listings_are_complete(x):
+    if x.method == "GET" and x.status == 200 and b"<ListBucketResult" in x.body:
+        x.body = re.sub(rb"<IsTruncated>true</IsTruncated>", b"<IsTruncated>false</IsTruncated>", x.body)
+        x.body = re.sub(rb"<(NextContinuationToken|NextMarker)>[^<]*</\1>", b"", x.body)
+
+
+def drop_user_metadata(x):
+    x.headers = [(k, v) for k, v in x.headers if not k.lower().startswith("x-amz-meta-")]
+
+
+def let_refused_requests_through(x):
+    """Every 403 becomes a 200 with an empty body: authentication and access control gone."""
+    if x.status == 403:
+        x.status, x.reason, x.body = 200, "OK", b""
+        x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
+
+
+class CorruptingProxy:
+    def __init__(self, upstream, corrupt):
+        target = urlsplit(upstream)
+        self.upstream = (target.hostname, target.port or 80)
+        self.corrupt = corrupt
+        self.altered = 0  # answers the corruption changed: a test asserts the proxy did something
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="s3-proxy", daemon=True)
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
+
+    def _handler_class(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, and 100-continue answered here
+
+            def log_message(self, *args):
+                pass
+
+            def _relay(self):
+                body = self._read_body()
+                headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
+                conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                try:
+                    conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                    for k, v in headers:
+                        conn.putheader(k, v)
+                    if body and not any(k.lower() == "content-length" for k, _ in headers):
+                        conn.putheader("Content-Length", str(len(body)))
+                    conn.endheaders(body or None)
+                    resp = conn.getresponse()
+                    answer = b"" if self.command == "HEAD" else resp.read()
+                    x = Exchange(self.command, self.path, headers, resp.status, resp.reason,
+                                 [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP], answer)
+                finally:
+                    conn.close()
+                before = (x.status, list(x.headers), x.body)
+                try:
+                    proxy.corrupt(x)
+                except Exception as exc:  # a bug here must show as a bad answer, not a hung client
+                    x.status, x.reason, x.headers, x.body = 502, "Bad Gateway", [], f"proxy: {exc!r}".encode()
+                if (x.status, x.headers, x.body) != before:
+                    with proxy._lock:
+                        proxy.altered += 1
+                self.send_response(x.status, x.reason)
+                for k, v in x.headers:
+                    if self.command == "HEAD" or k.lower() != "content-length":
+                        self.send_header(k, v)
+                if self.command != "HEAD":
+                    self.send_header("Content-Length", str(len(x.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(x.body)
+
+            def _read_body(self):
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                        if size == 0:
+                            return b"".join(chunks)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
+
+        return Handler

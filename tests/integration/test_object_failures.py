@@ -1,0 +1,56 @@
+"""The object checks catch a gateway that answers wrongly, not only one that is down.
+
+Each case puts a proxy that corrupts RGW's answers in one way between the checks and the real
+gateway, runs every object check, and asserts that exactly the checks for that behaviour fail, each
+with a message that says what came back wrong, while the others still pass."""
+
+import pytest
+
+from . import s3_proxy
+from .harness import run_suite
+
+CASES = {
+    "object-bytes-changed": (
+        s3_proxy.flip_a_byte_of_whole_object_gets,
+        {"test_put_get_roundtrip[1KiB]": "1024-byte object came back different",
+         "test_put_get_roundtrip[4MiB]": "4194304-byte object came back different",
+         "test_overwrite_replaces_object": "GET after overwrite returned the old data",
+         "test_presigned_get_with_plain_http": "a presigned GET returned other data"}),
+    "ranges-one-byte-short": (
+        s3_proxy.drop_the_last_byte_of_ranged_gets,
+        {"test_ranged_get": "Range bytes=0-99: 99 bytes, not the 100 expected",
+         "test_put_get_roundtrip_multipart": "64 MiB multipart object came back different"}),
+    "listing-claims-to-be-complete": (
+        s3_proxy.claim_listings_are_complete,
+        {"test_list_past_1000_keys_with_prefix_and_delimiter": "first page of 1010 keys: IsTruncated=False"}),
+    "user-metadata-dropped": (
+        s3_proxy.drop_user_metadata,
+        {"test_user_metadata_and_content_type": "user metadata came back as {}"}),
+    "refusals-let-through": (
+        s3_proxy.let_refused_requests_through,
+        {"test_wrong_secret_is_rejected": "list_buckets succeeded (HTTP 200); expected it to be refused with "
+                                          "SignatureDoesNotMatch (HTTP 403)",
+         "test_second_user_cannot_read_first_users_bucket": "get_object succeeded (HTTP 200); expected it to be "
+                                                            "refused with AccessDenied (HTTP 403)",
+         "test_presigned_get_with_plain_http": "a presigned URL with a broken signature got HTTP 200, expected 403"}),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_object_checks_name_what_a_corrupting_gateway_got_wrong(live_cluster, existing, tmp_path, case):
+    corrupt, expected = CASES[case]
+    with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, corrupt) as proxy:
+        args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
+        run = run_suite(tmp_path, "-m", "object", *args)
+    assert proxy.altered > 0, f"the proxy changed no answer in case {case}"
+    assert run.returncode == 1, run
+    checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
+    assert len(checks) >= 13, sorted(checks)
+    failed = {name for name, c in checks.items() if c["outcome"] != "passed"}
+    assert failed == set(expected), f"{case}: failed {sorted(failed)}, expected {sorted(expected)}\n{run!r}"
+    for name, fragment in expected.items():
+        c = checks[name]
+        assert c["outcome"] == "failed", c  # an assertion about the answer, not an error in the suite
+        assert fragment in c["message"], f"{name}: {c['message']}"
+        assert "Traceback" not in c["message"], c["message"]
+    assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]
