@@ -54,3 +54,9 @@ def test_object_checks_name_what_a_corrupting_gateway_got_wrong(live_cluster, ex
         assert fragment in c["message"], f"{name}: {c['message']}"
         assert "Traceback" not in c["message"], c["message"]
     assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]
+    # What the corrupted answers kept the checks' cleanup from removing went with the run's users.
+    prefix = "cconf-" + run.results["run_id"]
+    users = live_cluster.client().tool_json("radosgw-admin", "user", "list")
+    assert not [u for u in users if u.startswith(prefix)], f"S3 users of the run left: {users}"
+    buckets = live_cluster.client().tool_json("radosgw-admin", "bucket", "list")
+    assert not [b for b in buckets if b.startswith(prefix)], f"buckets of the run left: {buckets}"
