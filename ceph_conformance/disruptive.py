@@ -12,11 +12,11 @@ also under pytest-xdist.
   queued last, so one worker runs them in their collection order (scale-out before removal).
 """
 
-import json
 import time
 
 from filelock import FileLock, Timeout
 
+from .records import read_record, write_record
 from .waits import WaitTimeout, wait_for
 
 DISRUPTIVE = "disruptive"
@@ -49,14 +49,10 @@ class Coordinator:
         return self.dir / name
 
     def _write(self, name, payload):
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._path(f"{name}.tmp")
-        tmp.write_text(json.dumps(payload, indent=1))
-        tmp.replace(self._path(name))
+        write_record(self._path(name), payload)
 
     def _read(self, name):
-        path = self._path(name)
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_record(self._path(name))
 
     # -- the plan (written by whichever process runs checks) -----------------------------------------
     def write_plan(self, items, is_check):

@@ -135,14 +135,11 @@ def wait_until(client, condition, *, what, timeout, interval=2.0):
     On timeout raise RecoveryTimeout naming what was awaited and the recovery state last seen."""
     __tracebackhide__ = True
     started = time.monotonic()
-    seen = {}
 
     def probe():
         status = client.ceph_json("status", timeout=30)
         dump = client.ceph_json("osd", "dump", timeout=30)
-        seen["status"], seen["dump"] = status, dump
-        done, note = condition(status, dump)
-        return done, note
+        return condition(status, dump)
 
     try:
         wait_for(probe, what=what, timeout=timeout, interval=interval)
@@ -163,9 +160,6 @@ def all_active_clean(status, dump):
     unclean = [s for s in pgmap.get("pgs_by_state", []) if not is_clean(s["state_name"])]
     return not unclean and pgmap.get("num_pgs", 0) > 0, describe_recovery(status, dump)
 
-
-def wait_active_clean(client, timeout, what="every PG active+clean"):
-    return wait_until(client, all_active_clean, what=what, timeout=timeout)
 
 
 # -- asking before stopping -------------------------------------------------------------------------

@@ -5,7 +5,6 @@ it up (or connects), records the outcome in the run's session directory, and the
 that record. The same holds for the start-of-run HEALTH_OK gate. The controller tears down.
 """
 
-import json
 import time
 import traceback
 
@@ -13,6 +12,7 @@ from filelock import FileLock, Timeout
 
 from .errors import CommandError, SetupError
 from .gate import GateResult, run_gate
+from .records import read_record, write_record
 from .secrets import scrub
 from .waits import WaitTimeout
 
@@ -34,13 +34,10 @@ class ClusterSession:
         return self.run.session_dir / name
 
     def read(self, name):
-        path = self._path(name)
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_record(self._path(name))
 
     def _write(self, name, record):
-        tmp = self._path(name + ".tmp")
-        tmp.write_text(json.dumps(record, indent=1))
-        tmp.replace(self._path(name))
+        write_record(self._path(name), record)
 
     def once(self, name, bound, make):
         """make() once per run, behind a file lock; every process gets its record."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from .gate import run_gate
-from .recovery import RecoveryTimeout, gib, topology, wait_active_clean, wait_until
+from .recovery import RecoveryTimeout, all_active_clean, gib, topology, wait_until
 
 
 @dataclass
@@ -60,23 +60,21 @@ class Disruption:
         """Every PG active+clean within --recovery-timeout, then the HEALTH_OK gate. Returns the
         seconds recovery took; fails with the recovery state or the gate's findings."""
         __tracebackhide__ = True
-        try:
-            seconds = wait_active_clean(self.ceph, self.options.recovery_timeout, what=what)
-        except RecoveryTimeout as exc:
-            message = str(exc)
-        else:
-            message = None
-        if message:
-            self.fail(message)
+        seconds = self.wait_until(all_active_clean, what)
         self.step.recovery_s = seconds
-        gate = run_gate(self.ceph, self.options.gate_timeout, self.options.mute_health,
-                        failed_on_purpose=self.coordinator.failed_on_purpose())
-        self.coordinator.record_gate(self.nodeid, gate)
-        self.gated = True
+        gate = self.gate()
         self.step.notes.append(f"active+clean after {seconds}s, then the gate {gate.waited_s}s")
         if not gate.ok:
             self.fail(f"after {what}, " + gate.message())
         return seconds
+
+    def gate(self):
+        """The HEALTH_OK gate after this step, recorded: if it fails, later disruptive checks do not run."""
+        gate = run_gate(self.ceph, self.options.gate_timeout, self.options.mute_health,
+                        failed_on_purpose=self.coordinator.failed_on_purpose())
+        self.coordinator.record_gate(self.nodeid, gate)
+        self.gated = True
+        return gate
 
     def verify_ledger(self):
         verdict = self.ledger.verify()

@@ -20,6 +20,7 @@ from ...errors import SetupError
 from ...host import loopdev, processes
 from ...host.ports import free_port, port_in_use
 from ...host.sweep import sweep_run_dir
+from ...records import write_record
 from ...secrets import register
 from ...waits import wait_for
 from . import cephconf
@@ -72,9 +73,7 @@ class LocalCluster:
         return f"http://127.0.0.1:{self.state['rgw_port']}"
 
     def save(self):
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1))
-        tmp.replace(self.state_path)
+        write_record(self.state_path, self.state)
 
     # -- bring-up -----------------------------------------------------------------------------
     def bring_up(self, spec: LocalSpec, progress=print):
