@@ -22,10 +22,11 @@ class ResultsCollector:
              "markers": sorted(k for k in report.keywords if k in MARKERS)},
         )
         entry["duration_s"] = round(entry["duration_s"] + report.duration, 3)
-        # When the check began (setup) and ended (teardown), in epoch seconds: the order checks
-        # ran in, across xdist workers.
-        if report.when == "setup":
-            entry["started"] = round(getattr(report, "start", 0.0), 3)
+        # When the check began (setup), when its body began (call: after its fixtures, which may
+        # wait, e.g. a disruptive check for the others) and when it ended (teardown), in epoch
+        # seconds: the order checks ran in, across xdist workers.
+        if report.when in ("setup", "call"):
+            entry["started" if report.when == "setup" else "call_started"] = round(getattr(report, "start", 0.0), 3)
         entry["finished"] = round(getattr(report, "stop", 0.0), 3)
         if report.failed and report.when == "teardown" and entry["outcome"] != "passed":
             entry["teardown_error"] = _short(report)  # the check's own verdict stands
