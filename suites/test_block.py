@@ -14,8 +14,8 @@ import pytest
 
 from ceph_conformance.clients.block import fs_size_bytes
 from ceph_conformance.clients.mariadb import MariaDB
-from ceph_conformance.clients.s3 import MiB, Timer
 from ceph_conformance.host.ports import free_port
+from ceph_conformance.payload import MiB, Timer
 from fixtures.block import ROW_BYTES, ROWS, GiB
 
 pytestmark = pytest.mark.block

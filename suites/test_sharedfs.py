@@ -15,8 +15,8 @@ import urllib.request
 import pytest
 
 from ceph_conformance.clients.nginx import Nginx
-from ceph_conformance.clients.s3 import MiB, Timer, sha256
 from ceph_conformance.host.ports import free_port
+from ceph_conformance.payload import MiB, Timer, difference, sha256
 
 pytestmark = pytest.mark.sharedfs
 
@@ -49,7 +49,8 @@ def test_file_written_on_one_client_reads_identically_on_the_other(shared, size)
     got = _read(shared.b / "from-a")
     assert sha256(got) == sha256(data), f"client B read {len(got)} bytes that differ from the {size} client A wrote"
     _write(shared.b / "from-b", data[::-1])
-    assert _read(shared.a / "from-b") == data[::-1], "client A read other data than client B wrote"
+    wrong = difference(_read(shared.a / "from-b"), data[::-1])
+    assert not wrong, f"client A read other data than client B wrote: {wrong}"
 
 
 def test_large_file_crosses_clients_intact(shared, record_metric):

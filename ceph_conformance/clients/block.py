@@ -13,9 +13,8 @@ from ..commands import run
 from ..errors import CommandError
 from ..host import loopdev, processes
 from ..host.sweep import mounts_under
+from ..payload import MiB
 from ..waits import wait_for
-
-MiB = 1024 * 1024
 
 
 class RbdVolume:

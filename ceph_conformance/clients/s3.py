@@ -1,13 +1,8 @@
-"""S3 through boto3: clients, run-scoped buckets that are removed after each check, timings."""
-
-import hashlib
-import time
+"""S3 through boto3: clients, and run-scoped buckets that are removed after each check."""
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
-
-MiB = 1024 * 1024
 
 
 def make_client(endpoint, creds, max_attempts=2):
@@ -34,22 +29,6 @@ def error_code(exc):
     """The S3 error code and HTTP status of a ClientError: ('NoSuchKey', 404)."""
     err = exc.response.get("Error", {})
     return err.get("Code"), exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-class Timer:
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
-
-    def mb_per_s(self, nbytes):
-        return nbytes / 1e6 / max(self.seconds, 1e-9)
 
 
 class S3Workspace:

@@ -1,6 +1,5 @@
 """What every part of the ledger shares: random payloads, checksums, and what a check found."""
 
-import hashlib
 import os
 import random
 from dataclasses import dataclass, field
@@ -9,10 +8,6 @@ from dataclasses import dataclass, field
 def payload(rng, low, high):
     """Incompressible bytes of a random size between low and high."""
     return os.urandom(rng.randint(low, high))
-
-
-def digest(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def sizes_rng(seed):

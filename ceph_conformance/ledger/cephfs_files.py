@@ -3,7 +3,8 @@
 import os
 import shutil
 
-from .base import Part, digest, payload, sizes_rng
+from ..payload import sha256
+from .base import Part, payload, sizes_rng
 
 COUNT = 32
 
@@ -29,7 +30,7 @@ class CephfsFiles(Part):
                     f.write(data)
                     f.flush()
                     os.fsync(f.fileno())
-                files[name] = digest(data)
+                files[name] = sha256(data)
         finally:
             fs.close()
         return {"fs": fs.fs_name, "dir": top, "count": COUNT, "files": files}
@@ -50,7 +51,7 @@ class CephfsFiles(Part):
                 except OSError as exc:
                     findings.unreadable.append(f"{name} ({exc.strerror})")
                 else:
-                    if digest(data) != expected:
+                    if sha256(data) != expected:
                         findings.changed.append(name)
                 findings.checked += 1
         finally:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..commands import run
 from ..errors import CommandError
-from .base import Part, digest, payload, sizes_rng
+from ..payload import sha256
+from .base import Part, payload, sizes_rng
 
 COUNT = 48
 OP_TIMEOUT = 15
@@ -35,7 +36,7 @@ class RadosObjects(Part):
             path.write_bytes(data)
             ceph.tool("rados", "-p", pool, "put", name, path, timeout=120)
             path.unlink()
-            objects[name] = digest(data)
+            objects[name] = sha256(data)
         return {"pool": pool, "count": COUNT, "objects": objects}
 
     def verify(self, record, findings):
@@ -58,7 +59,7 @@ class RadosObjects(Part):
                     said = " ".join((proc.stderr or proc.stdout).split()).rsplit(": ", 1)[-1][-200:]
                     kind = "missing" if "No such file or directory" in said else "unreadable"
                     return name, kind, said
-                return name, "ok" if digest(path.read_bytes()) == record["objects"][name] else "changed", ""
+                return name, "ok" if sha256(path.read_bytes()) == record["objects"][name] else "changed", ""
             finally:
                 path.unlink(missing_ok=True)
 

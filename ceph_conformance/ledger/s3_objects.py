@@ -7,10 +7,10 @@ from boto3.s3.transfer import TransferConfig
 
 from ..clients.rgw_admin import RgwAdmin
 from ..clients.s3 import error_code, make_client
-from .base import Part, digest, payload, sizes_rng
+from ..payload import MiB, sha256
+from .base import Part, payload, sizes_rng
 
 COUNT = 24
-MiB = 1024 * 1024
 
 
 class S3Objects(Part):
@@ -32,12 +32,12 @@ class S3Objects(Part):
             key = f"ledger/obj-{n:03d}"
             data = payload(rng, 1024, 512 * 1024)
             s3.put_object(Bucket=bucket, Key=key, Body=data)
-            objects[key] = digest(data)
+            objects[key] = sha256(data)
         # A multipart object: its parts are separate RADOS objects that must all survive.
         data = payload(rng, 12 * MiB, 12 * MiB)
         s3.upload_fileobj(io.BytesIO(data), bucket, "ledger/multipart", Config=TransferConfig(
             multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, use_threads=False))
-        objects["ledger/multipart"] = digest(data)
+        objects["ledger/multipart"] = sha256(data)
         return {"uid": uid, "endpoint": endpoint, "bucket": bucket, "count": len(objects), "objects": objects}
 
     def verify(self, record, findings):
@@ -55,7 +55,7 @@ class S3Objects(Part):
             except (botocore.exceptions.BotoCoreError, OSError) as exc:
                 findings.unreadable.append(f"{key} ({type(exc).__name__}: {exc})")
             else:
-                if digest(body) != expected:
+                if sha256(body) != expected:
                     findings.changed.append(key)
             findings.checked += 1
 

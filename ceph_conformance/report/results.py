@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from itertools import groupby
 from pathlib import Path
 
 from ..secrets import scrub
@@ -78,14 +79,31 @@ def relative_to_baseline(metric_rows):
     return out
 
 
+EXPLANATION_LINES = 6
+LINE_CHARS = 200  # of pytest's explanation; the check's own message is kept whole
+
+
 def _short(report):
     if report.skipped and isinstance(report.longrepr, tuple):
         return scrub(str(report.longrepr[2]))
     text = report.longreprtext if hasattr(report, "longreprtext") else str(report.longrepr)
     lines = [line for line in scrub(text).splitlines() if line.strip()]
-    # The last "E " lines of a traceback say what failed; a plain message (pytrace=False) says it first.
-    errors = [line[1:].strip() for line in lines if line.startswith("E ")]
-    return "\n".join(errors[-12:]) if errors else "\n".join(lines)[:6000]
+    # The last run of "E " lines is the exception that ended the check. An assertion's own message
+    # comes first and is kept; pytest's explanation after it ("assert ...", a diff of two 64 KiB
+    # strings) can run to thousands of lines and is cut. A plain message (pytrace=False) has no
+    # "E " lines.
+    groups = [list(run) for is_error, run in groupby(lines, key=lambda line: line.startswith("E ")) if is_error]
+    if not groups:
+        return "\n".join(lines)[:6000]
+    last = [line[1:].strip() for line in groups[-1]]
+    # A bare assert has no message of its own: all of it is explanation.
+    cut = next((i for i, line in enumerate(last) if line.startswith("assert ")), len(last))
+    message = "\n".join(last[:cut])[:6000]
+    explanation = [line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + " ..." for line in last[cut:]]
+    if len(explanation) > EXPLANATION_LINES:
+        left = len(explanation) - EXPLANATION_LINES
+        explanation = [*explanation[:EXPLANATION_LINES], f"... ({left} more lines in the full report)"]
+    return "\n".join([message, *explanation] if message else explanation)
 
 
 def time_to_health_ok(cluster, gate):

@@ -8,6 +8,7 @@ import pytest
 from ceph_conformance import secrets
 from ceph_conformance.commands import run
 from ceph_conformance.errors import CommandError
+from ceph_conformance.payload import difference
 from ceph_conformance.run import Run, new_run_id, valid_run_id
 from ceph_conformance.waits import WaitTimeout, wait_for
 
@@ -61,3 +62,11 @@ def test_missing_binary_is_a_command_error():
     with pytest.raises(CommandError) as err:
         run(["no-such-binary-here"])
     assert err.value.returncode == 127
+
+
+def test_difference_says_where_data_differs_without_printing_it():
+    data = bytes(range(256)) * 4
+    assert difference(data, data) is None
+    assert difference(data[:-1], data) == "1023 bytes, not the 1024 expected"
+    flipped = data[:700] + bytes([data[700] ^ 0xFF]) + data[701:]
+    assert difference(flipped, data) == "1 of 1024 bytes differ, the first at offset 700"

@@ -87,3 +87,40 @@ def test_a_teardown_error_after_a_failure_keeps_the_failure_as_the_verdict():
     entry = c.checks["suites/test_block.py::test_x"]
     assert entry["outcome"] == "failed" and entry["message"] == "AssertionError: write blocked"
     assert entry["teardown_error"] == "OSError: busy"
+
+
+def test_a_check_message_survives_a_long_assertion_diff(pytester):
+    # A real pytest failure: a custom message, then pytest's explanation of two differing byte strings.
+    pytester.makeconftest("""
+        import json
+        from ceph_conformance.report import results
+
+        def pytest_runtest_logreport(report):
+            if report.when == "call" and report.failed:
+                with open("messages.json", "a") as f:
+                    f.write(json.dumps(results._short(report)) + "\\n")
+    """)
+    pytester.makepyfile(test_diff="""
+        import os
+
+        def helper(got, expected):
+            assert got == expected, "the object came back different"
+
+        def test_with_message():
+            data = os.urandom(4096)
+            helper(data[:100] + bytes([data[100] ^ 1]) + data[101:], data)
+
+        def test_bare():
+            data = os.urandom(4096)
+            assert data[::-1] == data
+    """)
+    pytester.runpytest_subprocess("-vv", "-p", "no:cacheprovider").assert_outcomes(failed=2)
+    with_message, bare = [json.loads(line) for line in (pytester.path / "messages.json").read_text().splitlines()]
+    assert with_message.startswith("AssertionError: the object came back different\nassert b'"), with_message[:300]
+    assert bare.startswith("assert b'"), bare[:300]
+    for message in (with_message, bare):
+        lines = message.splitlines()
+        assert len(lines) <= 1 + results.EXPLANATION_LINES + 1, f"{len(lines)} lines"
+        longest = max(len(line) for line in lines)
+        assert longest <= results.LINE_CHARS + 4, f"a line of {longest} characters"
+        assert lines[-1].endswith("more lines in the full report)"), lines[-1][:300]
