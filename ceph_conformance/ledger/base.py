@@ -1,4 +1,4 @@
-"""What every part of the ledger shares: random payloads, checksums, and what a check found."""
+"""What every part of the ledger shares: random payloads, and what a check found."""
 
 import os
 import random
