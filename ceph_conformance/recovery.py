@@ -161,7 +161,6 @@ def all_active_clean(status, dump):
     return not unclean and pgmap.get("num_pgs", 0) > 0, describe_recovery(status, dump)
 
 
-
 # -- asking before stopping -------------------------------------------------------------------------
 
 @dataclass

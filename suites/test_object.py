@@ -2,8 +2,6 @@
 
 import io
 import os
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -11,6 +9,7 @@ from boto3.s3.transfer import TransferConfig
 
 from ceph_conformance.clients.rgw_admin import S3Credentials
 from ceph_conformance.clients.s3 import expect_error, make_client
+from ceph_conformance.clients.web import http_get
 from ceph_conformance.payload import MiB, Timer, difference, sha256
 
 pytestmark = pytest.mark.object
@@ -147,27 +146,18 @@ def test_delete_semantics(s3):
     expect_error("NoSuchBucket", 404, s3.client.get_object, Bucket=bucket + "-absent", Key="d")
 
 
-def _plain_get(url):
-    """Status and body of a plain HTTP GET, refusals included."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-
-
 def test_presigned_get_with_plain_http(s3):
     bucket = s3.new_bucket()
     data = os.urandom(64 * 1024)
     s3.client.put_object(Bucket=bucket, Key="shared", Body=data)
     url = s3.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared"}, ExpiresIn=300)
-    status, body = _plain_get(url)
+    status, body = http_get(url, timeout=30)
     assert status == 200, f"a presigned GET got HTTP {status}"
     wrong = difference(body, data)
     assert not wrong, f"a presigned GET returned other data: {wrong}"
-    status, _ = _plain_get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"))
+    status, _ = http_get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=30)
     assert status == 403, f"a presigned URL with a broken signature got HTTP {status}, expected 403"
-    status, _ = _plain_get(url.split("?", 1)[0])
+    status, _ = http_get(url.split("?", 1)[0], timeout=30)
     assert status == 403, f"an anonymous GET of a private object got HTTP {status}, expected 403"
 
 

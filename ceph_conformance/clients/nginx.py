@@ -4,6 +4,7 @@ from pathlib import Path
 
 from ..host import processes
 from ..waits import wait_for
+from .web import http_get
 
 CONF = """\
 daemon off;
@@ -43,9 +44,6 @@ class Nginx:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout=30):
-        import urllib.error
-        import urllib.request
-
         self.run_dir.mkdir(parents=True, exist_ok=True)
         conf = self.run_dir / "nginx.conf"
         conf.write_text(CONF.format(run_dir=self.run_dir, port=self.port, root=self.root))
@@ -55,13 +53,8 @@ class Nginx:
         def probe():
             if not processes.is_alive(self.pid, str(self.run_dir)):
                 raise RuntimeError(f"nginx exited: {(self.run_dir / 'nginx.stdout').read_text()[-500:]}")
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=3)
-            except urllib.error.HTTPError:
-                return True, "answering"
-            except OSError as exc:
-                return False, str(exc)
-            return True, "answering"
+            status, _ = http_get(self.url + "/", timeout=3)  # a connection refused: not yet
+            return True, f"answering (HTTP {status})"
 
         wait_for(probe, what=f"nginx on {self.url}", timeout=timeout, interval=0.2)
 

@@ -7,20 +7,19 @@ need not be the one that brought it up (an xdist worker).
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...ceph_client import CephClient
+from ...clients.web import http_get
 from ...commands import run
 from ...errors import SetupError
 from ...host import loopdev, processes
 from ...host.ports import free_port, port_in_use
 from ...host.sweep import sweep_run_dir
-from ...records import write_record
+from ...records import read_record, write_record
 from ...secrets import register
 from ...waits import wait_for
 from . import cephconf
@@ -48,8 +47,8 @@ class LocalCluster:
     def __init__(self, run_dir, state=None):
         self.run_dir = Path(run_dir)
         self.state_path = self.run_dir / "cluster-state.json"
-        if state is None and self.state_path.exists():
-            state = json.loads(self.state_path.read_text())
+        if state is None:
+            state = read_record(self.state_path)
         self.state = state or {"daemons": {}, "osds": {}, "phases": {}}
 
     # -- paths and clients ------------------------------------------------------------------
@@ -273,11 +272,8 @@ class LocalCluster:
     def wait_rgw(self, timeout=120.0):
         def probe():
             self._check_alive("client.rgw.a")
-            try:
-                with urllib.request.urlopen(self.rgw_endpoint + "/", timeout=5) as resp:
-                    return True, f"HTTP {resp.status}"
-            except urllib.error.HTTPError as exc:
-                return True, f"HTTP {exc.code}"
+            status, _ = http_get(self.rgw_endpoint + "/", timeout=5)
+            return True, f"HTTP {status}"
 
         wait_for(probe, what=f"RGW answering on {self.rgw_endpoint}", timeout=timeout, interval=0.5)
 
