@@ -4,14 +4,23 @@ Ceph does not refuse I/O it cannot serve, it waits: a write to a full pool or to
 enough replicas blocks. A check must fail within its bound instead, and say why. The operation
 runs in a daemon thread (a thread stuck in a FUSE call cannot be cancelled, and must not keep the
 process alive); on timeout the failure names what was awaited and what Ceph's health says.
+
+A thread abandoned at its bound may resume once the storage recovers, and would then touch
+mounts and volumes that teardown is removing. Abandoned threads are therefore registered here:
+`settle_abandoned()` lets them finish (bounded) before anything is torn down, and says which
+are still blocked.
 """
 
 import threading
+import time
+
+_ABANDONED: list[tuple[str, threading.Thread]] = []
+_LOCK = threading.Lock()
 
 
 class OperationTimeout(AssertionError):
     """A storage operation did not complete within its bound. .worker is the abandoned thread,
-    which resumes if the storage recovers: teardown should let it finish first."""
+    which resumes if the storage recovers (see settle_abandoned)."""
 
     worker = None
 
@@ -39,10 +48,25 @@ def bounded(fn, *, what, timeout, diagnose=None):
         said = f"the cluster says: {cause}" if cause else "the cluster reports no problem"
         error = OperationTimeout(f"{what} did not complete within {timeout:.0f}s; {said}")
         error.worker = worker
+        with _LOCK:
+            _ABANDONED.append((what, worker))
         raise error
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def settle_abandoned(timeout):
+    """Wait, at most timeout seconds in all, for the operations abandoned at their bound to end.
+    Returns what the ones still blocked were doing."""
+    deadline = time.monotonic() + timeout
+    with _LOCK:
+        pending = list(_ABANDONED)
+    for _, worker in pending:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    with _LOCK:
+        _ABANDONED[:] = [(what, w) for what, w in _ABANDONED if w.is_alive()]
+        return [what for what, _ in _ABANDONED]
 
 
 def health_summary(ceph_client, timeout=15):

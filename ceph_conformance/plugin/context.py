@@ -1,0 +1,85 @@
+"""The run's context, kept in pytest's config stash: one per pytest process of a conformance run.
+
+Every hook of the plugin starts from `context(config)`: None means this pytest session is not a
+conformance run (the project's own tests, or any other session of the venv), and the hook does
+nothing.
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ..disruptive import Coordinator
+from ..report import results
+from ..secrets import scrub
+from ..session import ClusterSession
+from ..targets import make_target
+
+RUN_KEY = pytest.StashKey["RunContext"]()
+
+
+class RunContext:
+    def __init__(self, config, options, run, controller):
+        self.config = config
+        self.options = options
+        self.run = run
+        self.controller = controller
+        self.target = make_target(options)
+        self.started = False
+        self.preflight_passed = False
+        self.keep_lines = []
+        self.collector = results.ResultsCollector()
+        self.coordinator = Coordinator(run.session_dir)
+        self.results = None
+        self._session = None
+        self.t0 = time.time()
+        self.in_check = False
+
+    def session(self):
+        if self._session is None:
+            self._session = ClusterSession(self.run, self.options, self.target, self.progress)
+        return self._session
+
+    def progress(self, message):
+        line = f"[ceph {time.time() - self.t0:6.1f}s] {scrub(message)}"
+        try:
+            with open(self.run.run_dir / "progress.log", "a") as log:
+                log.write(line + "\n")
+        except OSError:
+            pass
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.in_check:
+            # Inside a check the terminal is captured: the line belongs to that check's output, and
+            # going through the reporter would break its line of results.
+            print(line, file=sys.stderr, flush=True)
+        elif reporter is not None and self.controller:
+            reporter.ensure_newline()
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.__stderr__, flush=True)
+
+    def is_check(self, item):
+        suites = self.config.rootpath / "suites"
+        return suites in Path(item.path).parents
+
+
+def context(config):
+    """The run context, or None when this session is not a conformance run."""
+    return config.stash.get(RUN_KEY, None)
+
+
+def selects_suites(config):
+    """Whether this session runs conformance checks (paths under suites/), not the project's own tests."""
+    suites = (config.rootpath / "suites").resolve()
+    if not suites.is_dir():
+        return False
+    for arg in config.args:
+        path = Path(arg.split("::")[0])
+        if not path.is_absolute():
+            path = Path(config.invocation_params.dir) / path
+        path = path.resolve()
+        if path == suites or suites in path.parents or path in suites.parents:
+            return True
+    return False

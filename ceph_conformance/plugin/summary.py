@@ -1,0 +1,57 @@
+"""What the run tells people: every report collected for results.json, the HTML summary and title,
+and the terminal summary."""
+
+import pytest
+
+from ..report import html
+from .context import context
+
+
+class ResultsHooks:
+    """Registered only in a conformance run: every report is collected for results.json, and the
+    HTML report gets the conformance summary and title."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def pytest_runtest_logreport(self, report):
+        self.ctx.collector.add(report)
+        if self.ctx.controller and report.when not in ("setup", "call"):
+            self.ctx.coordinator.note_finished(report.nodeid)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix, summary, postfix, session):
+        if self.ctx.results:
+            prefix.extend(html.summary_html(self.ctx.results))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report):
+        report.title = "Ceph conformance report"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    ctx = context(config)
+    if ctx is None or not ctx.results:
+        return
+    r = ctx.results
+    tr = terminalreporter
+    tr.section("ceph conformance")
+    facts = (r.get("cluster") or {}).get("facts") or {}
+    tr.write_line(f"target {r['target']}, run {r['run_id']}, Ceph {', '.join(facts.get('ceph_versions', [])) or '?'}, "
+                  f"{facts.get('osd_count', '?')} OSDs")
+    tth = r["time_to_health_ok_s"]
+    tr.write_line(f"time to HEALTH_OK: {tth} s" if tth is not None else "HEALTH_OK: not reached")
+    rss = (r.get("resource_usage") or {}).get("daemon_rss_mib")
+    if rss:
+        tr.write_line(f"daemons' resident memory at the end: {rss['total']} MiB")
+    for m in r["metrics"]:
+        tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
+    for st in r.get("disruptive_steps", []):
+        tr.write_line(f"  {st['step']} ({st['outcome']}): OSDs {st['osds_before']} -> {st['osds_after']}, raw "
+                      f"{st['capacity_before_gib']} -> {st['capacity_after_gib']} GiB, recovery "
+                      f"{st['recovery_s']} s, ledger {st['ledger']}")
+    if r.get("gate_end") and not r["gate_end"]["ok"]:
+        tr.write_line("FAILED: the run left the cluster unhealthy: " + "; ".join(r["gate_end"]["problems"]), red=True)
+    for line in ctx.keep_lines:
+        tr.write_line(line)
+    tr.write_line(f"reports: {ctx.run.report_dir}/ (report.html, junit.xml, results.json)")
