@@ -16,7 +16,7 @@ import time
 
 from filelock import FileLock, Timeout
 
-from .records import read_record, write_record
+from .records import RecordDir
 from .waits import WaitTimeout, wait_for
 
 DISRUPTIVE = "disruptive"
@@ -41,18 +41,18 @@ def order_key(item):
 
 class Coordinator:
     def __init__(self, session_dir):
-        self.dir = session_dir
+        self.records = RecordDir(session_dir)
         self.finished = set()
         self._plan = None
 
     def _path(self, name):
-        return self.dir / name
+        return self.records.path(name)
 
     def _write(self, name, payload):
-        write_record(self._path(name), payload)
+        self.records.write(name, payload)
 
     def _read(self, name):
-        return read_record(self._path(name))
+        return self.records.read(name)
 
     # -- the plan (written by whichever process runs checks) -----------------------------------------
     def write_plan(self, items, is_check):

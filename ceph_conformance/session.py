@@ -12,7 +12,7 @@ from filelock import FileLock, Timeout
 
 from .errors import CommandError, SetupError
 from .gate import GateResult, run_gate
-from .records import read_record, write_record
+from .records import RecordDir
 from .secrets import scrub
 from .waits import WaitTimeout
 
@@ -27,17 +27,18 @@ class ClusterSession:
         self.progress = progress
         self._cluster = None
         self._gate = None
+        self.records = RecordDir(run.session_dir)
         run.session_dir.mkdir(parents=True, exist_ok=True)
 
     # -- shared records -------------------------------------------------------------------------
     def _path(self, name):
-        return self.run.session_dir / name
+        return self.records.path(name)
 
     def read(self, name):
-        return read_record(self._path(name))
+        return self.records.read(name)
 
     def _write(self, name, record):
-        write_record(self._path(name), record)
+        self.records.write(name, record)
 
     def once(self, name, bound, make):
         """make() once per run, behind a file lock; every process gets its record."""

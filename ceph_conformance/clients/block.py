@@ -12,7 +12,7 @@ from pathlib import Path
 from ..commands import run
 from ..errors import CommandError
 from ..host import loopdev, processes
-from ..host.sweep import mounts_under
+from ..host.mounts import unmount
 from ..payload import MiB
 from ..waits import wait_for
 
@@ -46,7 +46,7 @@ class RbdVolume:
         argv = ["rbd-fuse", "-f", "-c", self.ceph.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
         if self.ceph.keyring:
             argv[4:4] = ["-k", self.ceph.keyring]
-        self.fuse_pid = processes.start(argv, self.work_dir / "rbd-fuse.log")
+        self.fuse_pid = processes.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir)
         image_file = self.fuse_dir / self.image
 
         def probe():
@@ -70,19 +70,15 @@ class RbdVolume:
         return self.mountpoint
 
     def unmount(self):
-        if str(self.mountpoint) in mounts_under(self.work_dir):
-            wait_for(self._try_unmount, what=f"unmounting {self.mountpoint}", timeout=30, interval=0.5)
-
-    def _try_unmount(self):
-        result = run(["umount", self.mountpoint], timeout=120, check=False)
-        return result.returncode == 0, (result.stderr or result.stdout).strip()
+        # Not lazily: the loop device under it must be free before it is detached.
+        unmount(self.mountpoint, busy_timeout=30, lazy=False)
 
     def unmap(self):
         if self.device:
             loopdev.detach(self.device)
             self.device = None
         if self.fuse_pid:
-            run(["umount", self.fuse_dir], timeout=60, check=False)
+            unmount(self.fuse_dir, busy_timeout=30)
             processes.stop(self.fuse_pid, str(self.fuse_dir), timeout=30)
             self.fuse_pid = None
 

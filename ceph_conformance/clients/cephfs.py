@@ -1,13 +1,10 @@
 """CephFS clients on this host: one ceph-fuse process per client name, each its own mount."""
 
-import time
 from pathlib import Path
 
-from ..commands import run
-from ..errors import CommandError
 from ..host import processes
-from ..host.sweep import mounts_under
-from ..waits import wait_for
+from ..host.mounts import UnmountError, is_mounted, unmount
+from ..waits import WaitTimeout, wait_for
 
 
 class FuseMount:
@@ -31,34 +28,27 @@ class FuseMount:
                 # Per-mount socket and log: two clients of one host must not share them.
                 f"--admin_socket={self.log_dir}/{self.name}.asok", f"--log_file={self.log_dir}/{self.name}.log",
                 self.mountpoint]
-        self.pid = processes.start(argv, self.log_dir / f"{self.name}.stdout")
+        self.pid = processes.start(argv, self.log_dir / f"{self.name}.stdout", self.mountpoint)
 
         def probe():
             if not processes.is_alive(self.pid, str(self.mountpoint)):
                 tail = (self.log_dir / f"{self.name}.stdout").read_text(errors="replace").strip()[-500:]
                 raise RuntimeError(f"ceph-fuse for {self.name} exited: {tail}")
-            return _is_mounted(self.mountpoint), f"{self.mountpoint} not mounted yet"
+            return is_mounted(self.mountpoint), f"{self.mountpoint} not mounted yet"
 
         wait_for(probe, what=f"CephFS mount of {self.name} at {self.mountpoint}", timeout=timeout, interval=0.2)
         return self
 
     def unmount(self, timeout=30):
-        """Unmount and end the client; lazily and by SIGKILL if the filesystem does not answer."""
-        if _is_mounted(self.mountpoint):
-            try:
-                clean = run(["umount", self.mountpoint], timeout=timeout, check=False).returncode == 0
-            except CommandError:  # umount itself hung on an unanswering filesystem
-                clean = False
-            if not clean:
-                if self.pid:
-                    processes.kill(self.pid, str(self.mountpoint))
-                run(["umount", "-l", self.mountpoint], timeout=30, check=False)
+        """Unmount and end the client; by SIGKILL and lazily if the filesystem does not answer."""
+        try:
+            unmount(self.mountpoint, busy_timeout=timeout, lazy=False)
+        except UnmountError:
+            if self.pid:
+                processes.kill(self.pid, str(self.mountpoint))
+            unmount(self.mountpoint, busy_timeout=0, lazy=True)
         if self.pid:
             processes.stop(self.pid, str(self.mountpoint), timeout=timeout)
-
-
-def _is_mounted(path):
-    return str(path) in mounts_under(Path(path).parent)
 
 
 class SharedFilesystem:
@@ -98,9 +88,9 @@ class SharedFilesystem:
 
 def wait_visible(path, timeout=10.0):
     """CephFS is coherent through caps, but a remote client's metadata can take a moment."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if Path(path).exists():
-            return True
-        time.sleep(0.05)
-    return False
+    try:
+        wait_for(lambda: (Path(path).exists(), f"{path} not there"), what=f"{path} to appear", timeout=timeout,
+                 interval=0.05)
+    except WaitTimeout:
+        return False
+    return True

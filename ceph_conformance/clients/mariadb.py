@@ -30,7 +30,7 @@ class MariaDB:
                 f"--pid-file={self.run_dir}/mysqld.pid", f"--log-error={self.run_dir}/error.log",
                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=32M",
                 "--innodb-flush-log-at-trx-commit=1", "--skip-log-bin"]
-        self.pid = processes.start(argv, self.run_dir / "mysqld.stdout")
+        self.pid = processes.start(argv, self.run_dir / "mysqld.stdout", self.datadir)
 
         def probe():
             if not processes.is_alive(self.pid, str(self.datadir)):

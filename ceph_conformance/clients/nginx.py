@@ -48,7 +48,7 @@ class Nginx:
         conf = self.run_dir / "nginx.conf"
         conf.write_text(CONF.format(run_dir=self.run_dir, port=self.port, root=self.root))
         self.pid = processes.start(["nginx", "-c", conf, "-p", self.run_dir, "-e", self.run_dir / "error.log"],
-                                   self.run_dir / "nginx.stdout")
+                                   self.run_dir / "nginx.stdout", self.run_dir)
 
         def probe():
             if not processes.is_alive(self.pid, str(self.run_dir)):

@@ -1,11 +1,11 @@
 """Loop devices backed by sparse files inside the run directory."""
 
 import os
-import time
 from pathlib import Path
 
 from ..commands import run
 from ..errors import CommandError, SetupError
+from ..waits import WaitTimeout, wait_for
 
 
 def create_backing_file(path, size_bytes):
@@ -27,13 +27,27 @@ def attach(backing_file, direct_io=False):
         ) from None
 
 
+class DetachError(RuntimeError):
+    """A loop device is still attached to its backing file after losetup --detach."""
+
+
 def detach(device, timeout=30.0):
-    """Detach and wait until the kernel has let go of the backing file (detaching is lazy)."""
-    run(["losetup", "--detach", device], timeout=30, check=False)
+    """Detach and wait until the kernel has let go of the backing file (detaching is lazy: a device
+    still open, e.g. by a mounted filesystem, stays attached). Raises DetachError if it stays."""
+    result = run(["losetup", "--detach", device], timeout=30, check=False)
     backing = Path("/sys/block") / Path(device).name / "loop" / "backing_file"
-    deadline = time.monotonic() + timeout
-    while backing.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
+
+    def probe():
+        try:
+            return False, f"still attached to {backing.read_text().strip()}"
+        except OSError:
+            return True, "detached"
+
+    try:
+        wait_for(probe, what=f"loop device {device} to detach", timeout=timeout, interval=0.1)
+    except WaitTimeout as exc:
+        said = (result.stderr or "").strip()
+        raise DetachError(f"{exc}" + (f"; losetup said: {said}" if said else "")) from None
 
 
 def attached_under(directory, name_prefix=None):

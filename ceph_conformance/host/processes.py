@@ -1,20 +1,27 @@
-"""Daemon processes of a run: started in their own session, found and stopped by the run marker.
+"""Processes of a run: started in their own session, found and stopped by the mark they carry.
 
-Daemons are started detached (own session), so Ctrl-C at the terminal does not reach them and
-teardown can stop them in dependency order. A daemon may outlive the pytest process that
-started it (an xdist worker), so liveness and stopping work from the pid plus the run marker in
-the command line: a reused pid never matches the marker, and nothing outside the run is touched.
+Daemons and clients are started detached (own session), so Ctrl-C at the terminal does not reach
+them and teardown can stop them in dependency order. A daemon may outlive the pytest process that
+started it (an xdist worker), so liveness and stopping work from the pid plus the run's mark: an
+environment variable (OWNER_ENV) that start() gives each process, naming the path it belongs to.
+A command line is not a mark: a user's `tail -f <run dir>/log/...`, or the `timeout`/`sudo`/shell
+that started a sweep, names the run directory too, and must never be stopped. A reused pid does not
+carry the mark either, and the sweep never signals its own process or any of its ancestors.
 """
 
 import ctypes
 import os
 import signal
 import subprocess
-import time
-from pathlib import Path
 
+import psutil
+
+from ..waits import WaitTimeout, wait_for
+
+OWNER_ENV = "CCONF_OWNER"
 _CHILDREN: dict[int, subprocess.Popen] = {}
 _PR_SET_CHILD_SUBREAPER = 36
+GONE_STATES = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
 
 def become_subreaper():
@@ -42,7 +49,8 @@ def reap(pid):
         pass
 
 
-def start(argv, log_path):
+def start(argv, log_path, owner):
+    """Start argv detached, its output to log_path, marked as belonging to owner (a path of the run)."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [str(a) for a in argv],
@@ -51,63 +59,70 @@ def start(argv, log_path):
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env={**os.environ, OWNER_ENV: str(owner)},
         )
     _CHILDREN[proc.pid] = proc
     return proc.pid
 
 
-def _cmdline(pid):
+def _owner(proc):
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
+        return proc.environ().get(OWNER_ENV)
+    except (psutil.Error, OSError):
+        return None
+
+
+def _belongs(owner, marker):
+    marker = str(marker).rstrip("/")
+    return owner is not None and (owner == marker or owner.startswith(marker + "/"))
+
+
+def _running(proc):
+    try:
+        return proc.status() not in GONE_STATES
+    except psutil.Error:
+        return False
 
 
 def command_name(pid):
     try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
+        return psutil.Process(pid).name()
+    except psutil.Error:
         return ""
 
 
 def rss_bytes(pid):
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _state(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2 :].split(" ", 1)[0]
+        return psutil.Process(pid).memory_info().rss
+    except psutil.Error:
+        return 0
 
 
 def is_alive(pid, marker):
-    """The process exists, is not a zombie, and belongs to the run (marker in its command line)."""
+    """The process exists, is not a zombie, and carries the mark of marker (or a path below it)."""
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
         return False
-    state = _state(pid)
-    if state is None or state in ("Z", "X"):
+    try:
+        proc = psutil.Process(pid)
+    except psutil.Error:
         return False
-    return marker in _cmdline(pid)
+    return _running(proc) and _belongs(_owner(proc), marker)
+
+
+def _protected():
+    """This process and its ancestors: never signalled, whatever they carry."""
+    me = psutil.Process()
+    return {me.pid, *(p.pid for p in me.parents())}
 
 
 def pids_with_marker(marker):
-    """Pids of live processes whose command line contains marker (the run directory)."""
-    me = os.getpid()
+    """Pids of live processes marked as belonging to marker (a run directory) or a path below it."""
+    protected = _protected()
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != me:
-            pid = int(entry.name)
-            if marker in _cmdline(pid) and _state(pid) not in (None, "Z", "X"):
-                found.append(pid)
+    for proc in psutil.process_iter():
+        if proc.pid not in protected and _running(proc) and _belongs(_owner(proc), marker):
+            found.append(proc.pid)
     return sorted(found)
 
 
@@ -119,34 +134,48 @@ def _signal(pid, sig):
 
 
 def stop(pid, marker, timeout=15.0):
-    """SIGTERM, wait up to timeout, then SIGKILL. Returns 'stopped', 'killed' or 'gone'."""
-    if not is_alive(pid, marker):
+    """SIGTERM, wait up to timeout, then SIGKILL. Returns 'gone' (was not running), 'stopped',
+    'killed', or 'still running (<state>) after SIGKILL' when even that did not end it."""
+    if not is_alive(pid, marker) or pid in _protected():
         reap(pid)
         return "gone"
     _signal(pid, signal.SIGTERM)
-    if _wait_gone(pid, marker, timeout):
+    if _wait_gone(pid, timeout):
         return "stopped"
     _signal(pid, signal.SIGKILL)
-    _wait_gone(pid, marker, 10.0)
-    return "killed"
+    if _wait_gone(pid, 10.0):
+        return "killed"
+    return f"still running ({_status(pid)}) after SIGKILL"
 
 
 def kill(pid, marker):
     """SIGKILL at once (a crash, as a test wants it). Returns once the process is gone."""
-    if is_alive(pid, marker):
+    if is_alive(pid, marker) and pid not in _protected():
         _signal(pid, signal.SIGKILL)
-        _wait_gone(pid, marker, 10.0)
+        if not _wait_gone(pid, 10.0):
+            raise RuntimeError(f"process {pid} is still running ({_status(pid)}) 10s after SIGKILL")
 
 
-def _wait_gone(pid, marker, timeout):
-    # Ownership was checked by marker before signalling. From here, wait for the process itself
-    # to end: an exiting process drops its command line before it closes its files, so "marker
-    # gone" is too early (a mount it used would still be busy). A zombie has closed them.
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _status(pid):
+    try:
+        return psutil.Process(pid).status()
+    except psutil.Error:
+        return "gone"
+
+
+def _wait_gone(pid, timeout):
+    # Ownership was checked before signalling. From here, wait for the process itself to end: an
+    # exiting process may drop its environment and command line before it closes its files, so
+    # "mark gone" is too early (a mount it used would still be busy). A zombie has closed them.
+    def probe():
         child = _CHILDREN.get(pid)
-        if (child is not None and child.poll() is not None) or _state(pid) in (None, "Z", "X"):
+        gone = (child is not None and child.poll() is not None) or _status(pid) in ("gone", *GONE_STATES)
+        if gone:
             reap(pid)
-            return True
-        time.sleep(0.1)
-    return False
+        return gone, f"process {pid} {_status(pid)}"
+
+    try:
+        wait_for(probe, what=f"process {pid} to end", timeout=timeout, interval=0.1)
+    except WaitTimeout:
+        return False
+    return True

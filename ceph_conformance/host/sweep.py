@@ -1,9 +1,10 @@
 """Removes everything of one run directory: processes, mounts, loop devices, files.
 
 Used by teardown (release_clients before the ordered stop of the cluster, sweep_run_dir after
-it) and by the sweep of leftovers from crashed runs. It only touches what points into the run
-directory: processes whose command line names it, mounts below it, loop devices backed by files
-in it (or, once their FUSE mount is gone, named with the run's prefix).
+it) and by the sweep of leftovers from crashed runs. It only touches what belongs to the run
+directory: processes carrying its mark (host/processes.py), mounts below it, loop devices backed by
+files in it (or, once their FUSE mount is gone, named with the run's prefix). It never removes a
+tree that still has something mounted inside it.
 """
 
 import json
@@ -13,30 +14,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..commands import run
-from ..errors import CommandError
+import psutil
+
 from ..run import PREFIX
 from . import loopdev, processes
+from .mounts import mounts_under, mounts_with_type, unmount
 
 MARKER = ".ceph-conformance-run"
-
-
-def _mounts(directory):
-    """(mountpoint, fstype) of mounts below directory, deepest first."""
-    directory = os.path.realpath(directory)
-    found = []
-    with open("/proc/mounts") as f:
-        for line in f:
-            fields = line.split()
-            mountpoint = fields[1].replace("\\040", " ")
-            if mountpoint.startswith(directory + os.sep):
-                found.append((mountpoint, fields[2]))
-    return sorted(found, key=lambda m: len(m[0]), reverse=True)
-
-
-def mounts_under(directory):
-    return [m for m, _ in _mounts(directory)]
-
 
 # Layers, top down: an app holds files on a filesystem, which sits on a loop device, whose backing
 # file an rbd-fuse client serves; ceph-fuse and rbd-fuse need the daemons; OSDs need their mon.
@@ -46,32 +30,34 @@ DAEMONS = ("radosgw", "ceph-mds", "ceph-osd", "ceph-mgr", "ceph-mon")
 
 
 def stop_marked_processes(marker, kinds=None, timeout=10.0):
-    """Stop processes whose command line names marker: those of the given kinds (in that order,
-    each kind in parallel), or all. Returns descriptions of what was stopped."""
+    """Stop the processes of marker (a run directory): those of the given kinds (in that order,
+    each kind in parallel), or all. Returns what was done, e.g. "ceph-osd 123 (killed)"."""
     by_kind = {}
     for pid in processes.pids_with_marker(marker):
         by_kind.setdefault(processes.command_name(pid), []).append(pid)
     order = list(kinds) if kinds is not None else [*APPS, *FUSE_CLIENTS, *DAEMONS, *by_kind]
-    stopped, done = [], set()
+    done_kinds, report = set(), []
     for kind in order:
-        if kind in done or kind not in by_kind:
+        if kind in done_kinds or kind not in by_kind:
             continue
-        done.add(kind)
+        done_kinds.add(kind)
         pids = by_kind[kind]
         with ThreadPoolExecutor(max_workers=len(pids)) as pool:
-            list(pool.map(lambda pid: processes.stop(pid, marker, timeout), pids))
-        stopped += [f"{kind} {pid}" for pid in pids]
-    return stopped
+            outcomes = list(pool.map(lambda pid: processes.stop(pid, marker, timeout), pids))
+        report += [f"{kind} {pid} ({outcome})" for pid, outcome in zip(pids, outcomes, strict=True)]
+    return report
 
 
 def _unmount(mountpoint):
+    return f"mount {mountpoint} ({unmount(mountpoint)})"
+
+
+def _detach(device):
     try:
-        clean = run(["umount", mountpoint], timeout=30, check=False).returncode == 0
-    except CommandError:  # umount hung on a filesystem whose client does not answer
-        clean = False
-    if not clean:
-        run(["umount", "-l", mountpoint], timeout=30, check=False)  # lazy: never blocks
-    return f"mount {mountpoint}"
+        loopdev.detach(device)
+    except loopdev.DetachError as exc:
+        return f"could not detach loop device {device}: {exc}"
+    return f"loop device {device}"
 
 
 def release_clients(run_dir):
@@ -79,34 +65,57 @@ def release_clients(run_dir):
     their loop devices, the FUSE clients. Must go before the daemons do."""
     marker = str(run_dir)
     removed = stop_marked_processes(marker, APPS)
-    fuse = [m for m, fstype in _mounts(run_dir) if fstype.startswith("fuse")]
-    removed += [_unmount(m) for m, fstype in _mounts(run_dir) if not fstype.startswith("fuse")]
+    fuse = [m for m, fstype in mounts_with_type(run_dir) if fstype.startswith("fuse")]
+    removed += [_unmount(m) for m, fstype in mounts_with_type(run_dir) if not fstype.startswith("fuse")]
     for device, backing in loopdev.attached_under(run_dir).items():
         if any(backing.startswith(m + os.sep) for m in fuse):
-            loopdev.detach(device)
-            removed.append(f"loop device {device}")
+            removed.append(_detach(device))
     removed += [_unmount(m) for m in fuse]
     removed += stop_marked_processes(marker, FUSE_CLIENTS)
     return removed
 
 
+def remove_tree(directory):
+    """Remove directory, unless something is still mounted inside it: a failed unmount must never
+    turn into a recursive delete of a mounted filesystem (a CephFS, a volume). Returns None, or why
+    the tree was left."""
+    directory = Path(directory)
+    if not directory.exists():
+        return None
+    mounted = mounts_under(directory)
+    if mounted:
+        return f"left {directory}: {', '.join(mounted)} still mounted inside it"
+    # The mount table can miss a mount made in another namespace: a directory on another device is one.
+    device = directory.stat().st_dev
+    for root, dirs, _ in os.walk(directory):
+        for name in dirs:
+            if os.lstat(os.path.join(root, name)).st_dev != device:
+                return f"left {directory}: {os.path.join(root, name)} is another filesystem"
+    shutil.rmtree(directory, ignore_errors=True)
+    return None if not directory.exists() else f"left {directory}: some files could not be removed"
+
+
 def sweep_run_dir(run_dir, remove=True):
-    """Make sure nothing of run_dir is left. Returns what it had to remove (for the log)."""
+    """Make sure nothing of run_dir is left. Returns what it had to remove, and what it could not."""
     run_dir = Path(run_dir)
     removed = release_clients(run_dir)
     removed += stop_marked_processes(str(run_dir))
     removed += [_unmount(m) for m in mounts_under(run_dir)]
     for device in loopdev.attached_under(run_dir, name_prefix=f"{PREFIX}-{run_dir.name}-"):
-        loopdev.detach(device)
-        removed.append(f"loop device {device}")
-    if remove and run_dir.exists():
-        shutil.rmtree(run_dir, ignore_errors=True)
+        removed.append(_detach(device))
+    if remove:
+        left = remove_tree(run_dir)
+        if left:
+            removed.append(left)
     return removed
 
 
 def write_marker(run_dir, run_id, keep=False):
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
-    owner = {"run_id": run_id, "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid()), "kept": keep}
+    # The run directory holds keyrings and the cluster's data: only root may look inside.
+    Path(run_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(run_dir, 0o700)
+    me = psutil.Process()
+    owner = {"run_id": run_id, "pid": me.pid, "create_time": me.create_time(), "kept": keep}
     (Path(run_dir) / MARKER).write_text(json.dumps(owner))
 
 
@@ -117,17 +126,11 @@ def mark_kept(run_dir):
     path.write_text(json.dumps(owner))
 
 
-def _start_ticks(pid):
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rfind(")") + 2 :].split()[19])
-
-
 def _owner_alive(owner):
-    pid = owner.get("pid")
-    return bool(pid) and _start_ticks(pid) == owner.get("start_ticks")
+    try:
+        return psutil.Process(owner["pid"]).create_time() == owner.get("create_time")
+    except (KeyError, TypeError, psutil.Error):
+        return False
 
 
 def stale_runs(run_root, include_kept=False):

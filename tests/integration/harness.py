@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ceph_conformance.host import loopdev, processes
-from ceph_conformance.host.sweep import mounts_under
+from ceph_conformance.host.mounts import mounts_under
+from ceph_conformance.waits import WaitTimeout, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 # The project's tests keep their runs apart from a user's default run root.
@@ -67,25 +68,34 @@ class RunningSuite:
         self.proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
 
+    def _until(self, probe, what, timeout):
+        """probe() -> a value once there, else None; fails at once if the suite exited meanwhile."""
+        def attempt():
+            value = probe()
+            if value is None and self.proc.poll() is not None:
+                return True, _EXITED
+            return value is not None, value
+
+        try:
+            value = wait_for(attempt, what=what, timeout=timeout, interval=0.2)
+        except WaitTimeout as exc:
+            raise AssertionError(str(exc)) from None
+        assert value is not _EXITED, f"suite exited early:\n{self.proc.stdout.read()}"
+        return value
+
     def run_dir(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def probe():
             new = [p for p in RUN_ROOT.glob("*") if p not in self.before and p.is_dir()]
-            if new:
-                return new[0]
-            assert self.proc.poll() is None, f"suite exited early:\n{self.proc.stdout.read()}"
-            time.sleep(0.2)
-        raise AssertionError(f"no run directory appeared under {RUN_ROOT} within {timeout}s")
+            return new[0] if new else None
+
+        return self._until(probe, f"a run directory under {RUN_ROOT}", timeout)
 
     def wait_for_file(self, path_fn, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def probe():
             path = path_fn()
-            if path is not None and path.exists():
-                return path
-            assert self.proc.poll() is None, f"suite exited early:\n{self.proc.stdout.read()}"
-            time.sleep(0.2)
-        raise AssertionError(f"{path_fn()} did not appear within {timeout}s")
+            return path if path is not None and path.exists() else None
+
+        return self._until(probe, f"{path_fn()} to appear", timeout)
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -98,6 +108,9 @@ class RunningSuite:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.communicate(timeout=30)
+
+
+_EXITED = object()
 
 
 def break_during(report_dir, check, break_cluster, heal_cluster, *args, timeout=600):

@@ -121,7 +121,7 @@ class LocalCluster:
 
     def _start_daemon(self, name, argv):
         log = self.run_dir / "log" / f"{name}.stdout"
-        pid = processes.start(argv, log)
+        pid = processes.start(argv, log, self.marker)
         self.state["daemons"][name] = {"argv": [str(a) for a in argv], "pid": pid}
         self.save()
         return pid
