@@ -344,8 +344,8 @@ class LocalCluster:
             with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
                 outcomes = list(pool.map(lambda n: (n, self.stop_daemon(n)), names))
             for name, outcome in outcomes:
-                if outcome == "killed":
-                    progress(f"{name} did not stop on SIGTERM within 15s; killed")
+                if outcome not in ("stopped", "gone"):
+                    progress(f"{name} did not stop on SIGTERM within 15s: {outcome}")
         leftovers = sweep_run_dir(self.run_dir, remove=remove_dir)
         if leftovers:
             progress("teardown also removed: " + "; ".join(leftovers))
