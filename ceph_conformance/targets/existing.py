@@ -4,13 +4,13 @@ The run creates only uniquely named resources (S3 users, buckets, later pools an
 removes them; it changes nothing else on the cluster.
 """
 
-import shutil
 import time
 from pathlib import Path
 
 from ..ceph_client import CephClient
 from ..cleanup import sweep_run_resources
 from ..errors import CommandError, SetupError, Unsupported
+from ..host import packages
 from ..run import PREFIX
 from .base import Target
 from .host_clients import HostClients
@@ -21,9 +21,9 @@ class ExistingTarget(HostClients, Target):
 
     def preflight(self):
         o = self.options
-        for tool in ("ceph", "radosgw-admin"):
-            if shutil.which(tool) is None:
-                raise SetupError(f"missing {tool}: install ceph-common and radosgw (`make deps`)")
+        pkgs, programs = packages.missing("tools")
+        if programs:
+            raise SetupError(f"missing {', '.join(programs)}: install {' '.join(pkgs)} (`make deps`)")
         conf = Path(o.ceph_conf)
         if not conf.is_file():
             raise SetupError(f"--ceph-conf {conf}: no such file; give the cluster's ceph.conf")

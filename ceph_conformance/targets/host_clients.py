@@ -5,19 +5,11 @@ capabilities the same way; the Kubernetes targets will offer PVCs and pods inste
 """
 
 import os
-import shutil
 
 from ..clients.block import RbdVolume
 from ..clients.cephfs import SharedFilesystem
 from ..errors import SetupError, Unsupported
-
-HOST_TOOLS = {"ceph-fuse": "ceph-fuse", "rbd-fuse": "rbd-fuse", "mariadbd": "mariadb-server",
-              "mariadb-install-db": "mariadb-server", "nginx": "nginx-light", "mkfs.xfs": "xfsprogs",
-              "xfs_growfs": "xfsprogs", "losetup": "util-linux"}
-
-
-def missing_host_tools():
-    return sorted({pkg for tool, pkg in HOST_TOOLS.items() if shutil.which(tool) is None})
+from ..host import packages
 
 
 class HostClients:
@@ -27,9 +19,9 @@ class HostClients:
         if os.geteuid() != 0:
             raise SetupError("block and CephFS checks attach loop devices and mount FUSE filesystems on this "
                              "host: run as root, or deselect them with -m 'not block and not sharedfs'")
-        missing = missing_host_tools()
-        if missing:
-            raise SetupError(f"missing client tools: install {' '.join(missing)} (`make deps`)")
+        pkgs, programs = packages.missing("clients")
+        if programs:
+            raise SetupError(f"missing client tools {', '.join(programs)}: install {' '.join(pkgs)} (`make deps`)")
 
     def cephfs_name(self):
         names = [fs["name"] for fs in self.client().ceph_json("fs", "ls")]

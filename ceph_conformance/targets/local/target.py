@@ -5,17 +5,11 @@ import shutil
 from pathlib import Path
 
 from ...errors import SetupError
-from ...host import loopdev
+from ...host import loopdev, packages
 from ...host.ports import port_in_use
 from ..base import Target
 from ..host_clients import HostClients
 from .cluster import GIB, LocalCluster, LocalSpec
-
-DEBIAN_PACKAGES = "ceph-mon ceph-osd ceph-mgr ceph-mds radosgw ceph-common ceph-fuse rbd-fuse"
-BINARIES = (
-    "ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds", "radosgw", "ceph", "rados", "rbd",
-    "radosgw-admin", "ceph-authtool", "monmaptool", "losetup", "ceph-fuse", "rbd-fuse",
-)
 
 
 class LocalTarget(HostClients, Target):
@@ -36,11 +30,11 @@ class LocalTarget(HostClients, Target):
                 "target local needs root (it attaches loop devices and starts Ceph daemons): "
                 "run as root, or test an existing cluster with --target ceph --ceph-conf PATH"
             )
-        missing = [b for b in BINARIES if shutil.which(b) is None]
-        if missing:
+        pkgs, programs = packages.missing("cluster", "tools")
+        if programs:
             raise SetupError(
-                f"missing {', '.join(missing)}: install the Ceph packages "
-                f"(`make deps`, or apt-get install {DEBIAN_PACKAGES})"
+                f"missing {', '.join(programs)}: install the Ceph packages (`make deps`, or apt-get install "
+                f"{' '.join(pkgs)})"
             )
         if not loopdev.free_device_available():
             raise SetupError(
