@@ -6,7 +6,9 @@ has (ext4's online resize needs CAP_SYS_RESOURCE). Each attach is a new rbd-fuse
 new client session, as when a pod moves to another node.
 """
 
+import hashlib
 import os
+import time
 from pathlib import Path
 
 from ..commands import run
@@ -126,3 +128,75 @@ class RbdVolume:
 def fs_size_bytes(path):
     st = os.statvfs(path)
     return st.f_blocks * st.f_frsize
+
+
+def used_bytes(ceph, spec):
+    """What `rbd du` says the image occupies in RADOS."""
+    return ceph.tool_json("rbd", "du", spec)["images"][0]["used_size"]
+
+
+def remove_all(volumes):
+    """Remove every volume, newest first (clones before their origins), whatever fails on the way.
+
+    Returns one line per volume that could not be removed."""
+    failures = []
+    for volume in reversed(volumes):
+        try:
+            volume.remove()
+        except Exception as exc:  # noqa: BLE001 - the others must still be removed; reported together
+            failures.append(f"{volume.spec}: {exc}")
+    return failures
+
+
+# -- sequential I/O through a mounted volume -------------------------------------------------------
+# Every chunk is the same random body followed by its index, so chunks are distinct (a misplaced
+# chunk is caught) and the digest of each is known without hashing it again while writing.
+
+
+def write_sequential(path, size, chunk=4 * MiB):
+    """Write `size` bytes in `chunk`-sized writes and fsync. Returns (seconds, SHA-256 per chunk)."""
+    body = os.urandom(chunk - 8)
+    base = hashlib.sha256(body)
+    digests = []
+    with open(path, "wb") as f:
+        t0 = time.perf_counter()
+        for i in range(size // chunk):
+            stamp = i.to_bytes(8, "little")
+            f.write(body)
+            f.write(stamp)
+            h = base.copy()
+            h.update(stamp)
+            digests.append(h.hexdigest())
+        f.flush()
+        os.fsync(f.fileno())
+        seconds = time.perf_counter() - t0
+    return seconds, digests
+
+
+def read_uncached(path, chunk=4 * MiB):
+    """Read the file from the volume, not the page cache. Returns (seconds reading, SHA-256 per chunk);
+    hashing is not counted in the time."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # clean pages leave the cache
+        seconds, digests = 0.0, []
+        while True:
+            t0 = time.perf_counter()
+            data = os.read(fd, chunk)
+            seconds += time.perf_counter() - t0
+            if not data:
+                return seconds, digests
+            digests.append(hashlib.sha256(data).hexdigest())
+    finally:
+        os.close(fd)
+
+
+def chunks_differ(read, written, chunk=4 * MiB):
+    """None when every chunk read back is the one written; else which chunks differ and where."""
+    if read == written:
+        return None
+    if len(read) != len(written):
+        return f"{len(read)} chunks of {chunk // MiB} MiB read back, {len(written)} written"
+    bad = [i for i, (r, w) in enumerate(zip(read, written, strict=True)) if r != w]
+    return (f"{len(bad)} of {len(written)} chunks of {chunk // MiB} MiB read back differ from what was written, "
+            f"the first at offset {bad[0] * chunk} (chunk {bad[0]})")

@@ -1,4 +1,7 @@
-"""The distribution's MariaDB with its datadir on a volume, on a private socket and port."""
+"""The distribution's MariaDB with its datadir on a volume, reachable only by its private socket.
+
+--skip-networking: no TCP port at all, so no port to pick, race for under xdist or expose.
+"""
 
 import time
 from pathlib import Path
@@ -11,12 +14,12 @@ from ..waits import wait_for
 
 
 class MariaDB:
-    def __init__(self, datadir, run_dir, port):
+    def __init__(self, datadir, run_dir):
         self.datadir = Path(datadir)
         self.run_dir = Path(run_dir)
-        self.port = port
         self.socket = self.run_dir / "mysqld.sock"
         self.pid = None
+        self._log_offset = 0  # where this start's part of the error log begins
 
     def initialize(self):
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -26,10 +29,12 @@ class MariaDB:
     def start(self, timeout=120):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         argv = ["mariadbd", "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                f"--socket={self.socket}", f"--port={self.port}", "--bind-address=127.0.0.1",
+                f"--socket={self.socket}", "--skip-networking",
                 f"--pid-file={self.run_dir}/mysqld.pid", f"--log-error={self.run_dir}/error.log",
                 "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=32M",
                 "--innodb-flush-log-at-trx-commit=1", "--skip-log-bin"]
+        log = self.run_dir / "error.log"
+        self._log_offset = log.stat().st_size if log.exists() else 0
         self.pid = processes.start(argv, self.run_dir / "mysqld.stdout", self.datadir)
 
         def probe():
@@ -47,6 +52,19 @@ class MariaDB:
         path = self.run_dir / "error.log"
         text = path.read_text(errors="replace") if path.exists() else ""
         return " | ".join(text.strip().splitlines()[-lines:])
+
+    def log_since_start(self):
+        """The error log written since the last start()."""
+        path = self.run_dir / "error.log"
+        if not path.exists():
+            return ""
+        with open(path, "rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode(errors="replace")
+
+    def ran_crash_recovery(self):
+        """Whether InnoDB had to recover at the last start (it does not after a clean shutdown)."""
+        return "Starting crash recovery" in self.log_since_start()
 
     def connect(self, connect_timeout=10, io_timeout=120):
         return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True,

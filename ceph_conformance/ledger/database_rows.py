@@ -1,13 +1,12 @@
 """Database rows in MariaDB whose datadir is on an RBD volume.
 
-Each verification maps the volume afresh, starts MariaDB on it, reads every row's CRC32 and
-stops it again: a client reconnecting after the disruption, as a pod rescheduled would.
+Each verification maps the volume afresh, starts MariaDB on it, reads every row back and stops
+it again: a client reconnecting after the disruption, as a pod rescheduled would. The rows are
+compared with the CRC32 of (id, payload) kept as they were generated (clients/rows.py).
 """
 
-import os
-
+from ..clients import rows
 from ..clients.mariadb import MariaDB
-from ..host.ports import free_port
 from .base import Part
 
 ROWS, ROW_BYTES = 20_000, 1024
@@ -21,7 +20,7 @@ class DatabaseRows(Part):
         return self.target.block_volume(self.work_dir / "block", image)  # Unsupported: no block
 
     def _server(self, volume):
-        return MariaDB(volume.mountpoint / "mysql", self.work_dir / "db", free_port())
+        return MariaDB(volume.mountpoint / "mysql", self.work_dir / "db")
 
     def write(self):
         volume = self._volume(self.namer("ledger-db")).create(GiB)
@@ -30,24 +29,14 @@ class DatabaseRows(Part):
         try:
             server.initialize()
             server.start()
-            with server.connect() as conn, conn.cursor() as cur:
-                cur.execute("CREATE DATABASE ledger")
-                cur.execute("CREATE TABLE ledger.entries (id INT PRIMARY KEY, payload VARBINARY(1100) NOT NULL) "
-                            "ENGINE=InnoDB")
-                for start in range(0, ROWS, 1000):
-                    cur.executemany("INSERT INTO ledger.entries VALUES (%s, %s)",
-                                    [(i, os.urandom(ROW_BYTES)) for i in range(start, start + 1000)])
-            crcs = self._crcs(server)
+            with server.connect() as conn:
+                with conn.cursor() as cur:
+                    cur.execute("CREATE DATABASE ledger")
+                expected = rows.load(conn, "ledger.entries", ROWS, ROW_BYTES)
         finally:
             server.stop()
             volume.detach()
-        return {"pool": volume.pool, "image": volume.image, "count": ROWS, "crc32": crcs}
-
-    @staticmethod
-    def _crcs(server):
-        with server.connect() as conn, conn.cursor() as cur:
-            cur.execute("SELECT id, CRC32(payload) FROM ledger.entries ORDER BY id")
-            return {str(i): crc for i, crc in cur.fetchall()}
+        return {"pool": volume.pool, "image": volume.image, "count": ROWS, **expected.to_record()}
 
     def verify(self, record, findings):
         volume = self._volume(record["image"])
@@ -59,16 +48,15 @@ class DatabaseRows(Part):
             except Exception as exc:  # noqa: BLE001 - a database that cannot start is the finding
                 findings.error = f"MariaDB did not start on {volume.spec}: {exc}"
                 return
-            seen = self._crcs(server)
+            with server.connect() as conn:
+                seen = rows.read(conn, "ledger.entries")
         finally:
             server.stop()
             volume.detach()
-        for row_id, crc in record["crc32"].items():
-            findings.checked += 1
-            if row_id not in seen:
-                findings.missing.append(f"id {row_id}")
-            elif seen[row_id] != crc:
-                findings.changed.append(f"id {row_id}")
+        difference = rows.compare(seen, rows.RowSet.from_record(record))
+        findings.checked = len(record["crc32"])
+        findings.missing += [f"id {i}" for i in difference.missing]
+        findings.changed += [f"id {i}" for i in difference.changed + difference.extra]
 
     def cleanup(self, record):
         self._volume(record["image"]).remove()
