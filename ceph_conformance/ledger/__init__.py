@@ -40,10 +40,6 @@ class Verdict:
             return "intact: " + ", ".join(f"{f.checked} {f.kind}" for f in self.findings)
         return "NOT intact: " + " | ".join(self.problems())
 
-    def to_dict(self):
-        return {"ok": self.ok, "summary": self.summary(), "seconds": self.seconds,
-                "checked": {f.kind: f.checked for f in self.findings}}
-
 
 class Ledger:
     def __init__(self, target, work_dir, namer, io_timeout):
@@ -71,9 +67,6 @@ class Ledger:
         self.record = record
         return record
 
-    def describe(self):
-        return [self.parts[key].describe(rec) for key, rec in self.record["parts"].items()]
-
     @property
     def rados_pool(self):
         return self.record["parts"].get("rados", {}).get("pool")
@@ -94,15 +87,3 @@ class Ledger:
                 found.error = scrub(f"could not be read: {type(exc).__name__}: {exc}")
             findings.append(found)
         return Verdict(findings, round(time.monotonic() - t0, 1), dict(self.record["not_offered"]))
-
-    # -- removing -----------------------------------------------------------------------------------
-    def cleanup(self):
-        problems = []
-        for key, rec in (self.record or {}).get("parts", {}).items():
-            part = self.parts[key]
-            try:
-                bounded(lambda p=part, r=rec: p.cleanup(r), what=f"removing the ledger's {part.kind}",
-                        timeout=self.io_timeout)
-            except Exception as exc:  # noqa: BLE001 - reported; the run's sweep is the fallback
-                problems.append(scrub(f"could not remove the ledger's {part.kind}: {exc}"))
-        return problems

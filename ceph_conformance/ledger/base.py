@@ -52,8 +52,8 @@ def _names(items, limit=12):
 
 class Part:
     """One interface's share of the ledger. write() returns a JSON-able record; verify(record)
-    returns Findings; cleanup(record) removes what write made. A target lacking the interface
-    raises Unsupported from write()."""
+    returns Findings. A target lacking the interface raises Unsupported from write(). What write
+    made is run-scoped: it goes with the cluster on the targets that run the disruptive checks."""
 
     kind = "?"
 
@@ -68,9 +68,6 @@ class Part:
 
     def verify(self, record, findings):
         raise NotImplementedError
-
-    def cleanup(self, record):
-        pass
 
     def describe(self, record):
         return f"{record['count']} {self.kind}"

@@ -1,7 +1,6 @@
 """Files in a CephFS directory of the run, read back through a fresh ceph-fuse client each time."""
 
 import os
-import shutil
 
 from ..payload import sha256
 from .base import Part, payload, sizes_rng
@@ -54,13 +53,6 @@ class CephfsFiles(Part):
                     if sha256(data) != expected:
                         findings.changed.append(name)
                 findings.checked += 1
-        finally:
-            fs.close()
-
-    def cleanup(self, record):
-        fs, client = self._client()
-        try:
-            shutil.rmtree(client.root / record["dir"], ignore_errors=True)
         finally:
             fs.close()
 

@@ -58,9 +58,6 @@ class DatabaseRows(Part):
         findings.missing += [f"id {i}" for i in difference.missing]
         findings.changed += [f"id {i}" for i in difference.changed + difference.extra]
 
-    def cleanup(self, record):
-        self._volume(record["image"]).remove()
-
     def where(self, record):
         return f"table ledger.entries on {record['pool']}/{record['image']}"
 

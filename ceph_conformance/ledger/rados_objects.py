@@ -96,10 +96,6 @@ class RadosObjects(Part):
             out[name] = f"PG {pgid} {pg['state']} on {pg['acting']}" if pg else f"PG {pgid}, state unknown"
         return out
 
-    def cleanup(self, record):
-        ceph = self.target.client()
-        ceph.ceph("osd", "pool", "rm", record["pool"], record["pool"], "--yes-i-really-really-mean-it", timeout=120)
-
     def where(self, record):
         return f"pool {record['pool']}"
 

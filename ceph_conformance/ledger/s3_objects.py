@@ -59,11 +59,6 @@ class S3Objects(Part):
                     findings.changed.append(key)
             findings.checked += 1
 
-    def cleanup(self, record):
-        problem = RgwAdmin(self.target.client()).remove_user(record["uid"])
-        if problem:
-            raise RuntimeError(problem)
-
     def where(self, record):
         return f"bucket {record['bucket']}"
 

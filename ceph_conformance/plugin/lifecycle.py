@@ -12,7 +12,6 @@ from .. import options as opts
 from ..errors import SetupError
 from ..host.processes import become_subreaper
 from ..host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
-from ..ledger import Ledger
 from ..report import results
 from ..run import Run, new_run_id, worker_id
 from ..targets.local.cluster import stop_run_dir_in_order
@@ -154,8 +153,6 @@ def _finish(ctx, session, exitstatus):
                 ctx.progress("the run leaves the cluster unhealthy:\n" + "\n".join(gate_end["problems"]))
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    if up and not ctx.options.keep_cluster and not ctx.target.disposable:
-        _step(ctx, "removing the data ledger", lambda: _remove_ledger(ctx, cs))
     usage = _step(ctx, "measuring the cluster's resource usage", ctx.target.resource_usage, default={})
     keep = ctx.options.keep_cluster and up
     teardown_s, teardown_error = None, None
@@ -220,14 +217,3 @@ def _results(ctx, session, cluster, gate_start, gate_end, usage, keep, teardown_
     }
     r["relative_to_rados_bench"] = results.relative_to_baseline(r["metrics"])
     return r
-
-
-def _remove_ledger(ctx, cs):
-    """The ledger outlives the checks (any worker may verify it): the controller removes it."""
-    record = cs.read("ledger.json")
-    if not record or not record.get("ok"):
-        return
-    book = Ledger(ctx.target, ctx.run.run_dir / "clients" / "ledger-removal", ctx.run.name, ctx.options.io_timeout)
-    book.record = record
-    for problem in book.cleanup():
-        ctx.progress(problem)

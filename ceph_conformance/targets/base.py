@@ -44,8 +44,8 @@ class Target(ABC):
         return {}
 
     # -- changing the cluster's shape (the disruptive checks) ---------------------------------------
-    # The cluster is thrown away at teardown: run-scoped data on it needs no removal.
-    disposable = False
+    # Only a target whose cluster is thrown away at teardown offers these: the data ledger they write
+    # is then removed with the cluster.
 
     def disruption_support(self):
         """Raise Unsupported, saying why, unless this target can add OSDs and remove a node."""

@@ -84,8 +84,6 @@ class LocalTarget(HostClients, Target):
         return {"daemon_rss_mib": cluster.daemon_rss_mib()} if cluster.state_path.exists() else {}
 
     # -- the cluster's shape -------------------------------------------------------------------
-    disposable = True
-
     def _cluster(self):
         # Reread the state: another process of the run may have changed the cluster.
         self.cluster = LocalCluster(self.cluster_dir)
