@@ -122,10 +122,15 @@ def all_problems(s: HealthSnapshot, muted=(), failed_on_purpose=()):
             + health_problems(s, muted))
 
 
-def take_snapshot(client, timeout=30.0):
-    """Read the cluster's state through a CephClient (any target)."""
-    return HealthSnapshot.from_ceph(
-        client.ceph_json("status", timeout=timeout),
-        client.ceph_json("health", "detail", timeout=timeout),
-        client.ceph_json("osd", "dump", timeout=timeout),
-    )
+def take_snapshot(client, timeout=30.0, deadline=None):
+    """Read the cluster's state through a CephClient (any target).
+
+    timeout bounds each of the three CLI calls; a Deadline (waits.Deadline) bounds them together,
+    so a gate's probe ends when the gate's time is up."""
+    def call(*args):
+        t = deadline.cap(timeout) if deadline else timeout
+        if t <= 0:
+            raise TimeoutError(f"no time left to run `ceph {' '.join(args)}`")
+        return client.ceph_json(*args, timeout=t)
+
+    return HealthSnapshot.from_ceph(call("status"), call("health", "detail"), call("osd", "dump"))

@@ -136,13 +136,13 @@ def wait_until(client, condition, *, what, timeout, interval=2.0):
     __tracebackhide__ = True
     started = time.monotonic()
 
-    def probe():
-        status = client.ceph_json("status", timeout=30)
-        dump = client.ceph_json("osd", "dump", timeout=30)
+    def probe(deadline):
+        status = client.ceph_json("status", timeout=deadline.cap(30))
+        dump = client.ceph_json("osd", "dump", timeout=deadline.cap(30))
         return condition(status, dump)
 
     try:
-        wait_for(probe, what=what, timeout=timeout, interval=interval)
+        wait_for(probe, what=what, timeout=timeout, interval=interval, deadline_aware=True)
     except WaitTimeout as exc:
         waited = time.monotonic() - started
         try:
