@@ -1,0 +1,65 @@
+"""The quorum criterion can fail: a stopped mon is named, and a cluster without quorum (where the
+`ceph` CLI waits for a mon that never answers) fails the check and the gate within their bounds,
+saying so. The live cluster has production's three mons; it is healed after each test."""
+
+import time
+
+from ceph_conformance.gate import DETAIL_READ_S, run_gate
+
+from .harness import break_during, run_suite
+
+NO_QUORUM = "no quorum / cannot reach the monitors"
+
+
+def _restart_mons(cluster, names):
+    for name in names:
+        cluster.start_daemon(name)
+
+
+def test_a_stopped_mon_is_named_out_of_quorum(live_cluster, existing, tmp_path):
+    assert sorted(live_cluster.mons) == ["mon.a", "mon.b", "mon.c"]
+    live_cluster.stop_daemon("mon.c")
+    run = run_suite(tmp_path, "-m", "health", "--gate-timeout=30", *existing, timeout=400)
+    assert run.returncode == 1, run
+    quorum = run.check("test_mons_in_quorum")
+    assert quorum["outcome"] == "failed", quorum
+    assert "mon.c not in quorum (quorum: a, b; 2 of 3 mons)" in quorum["message"], quorum
+    assert any("mon.c not in quorum" in p for p in run.results["gate_start"]["problems"]), run.results["gate_start"]
+    # Two mons keep the cluster working: only quorum and Ceph's own MON_DOWN say otherwise.
+    for name in ("test_mgr_active", "test_every_osd_up_and_in", "test_every_pg_active_clean"):
+        assert run.check(name)["outcome"] == "passed", run.check(name)
+    assert "MON_DOWN" in run.check("test_health_ok_except_reviewed_mutes")["message"]
+
+
+def test_without_quorum_the_gate_fails_within_its_bound_saying_so(live_cluster, existing):
+    stopped = ["mon.b", "mon.c"]
+    for name in stopped:
+        live_cluster.stop_daemon(name)
+    try:
+        t0 = time.monotonic()
+        gate = run_gate(live_cluster.client(), timeout=20, interval=1)
+        elapsed = time.monotonic() - t0
+    finally:
+        _restart_mons(live_cluster, stopped)
+    assert not gate.ok
+    assert elapsed < 20 + DETAIL_READ_S + 3, f"a 20 s gate took {elapsed:.0f}s"
+    assert gate.problems and all(p.startswith(NO_QUORUM) for p in gate.problems), gate.message()
+    assert "Traceback" not in gate.message()
+
+
+def test_without_quorum_the_check_fails_within_its_bound_saying_so(live_cluster, existing, tmp_path):
+    stopped = ["mon.b", "mon.c"]
+
+    def break_it(_run_dir):
+        for name in stopped:
+            live_cluster.stop_daemon(name)
+
+    run = break_during(tmp_path, "test_mons_in_quorum", break_it, lambda _run_dir: _restart_mons(live_cluster,
+                                                                                                   stopped),
+                       "-m", "health", "-k", "quorum", *existing)
+    check = run.check("test_mons_in_quorum")
+    assert check["outcome"] == "failed", (check, run)  # a verdict, not an error in the suite
+    assert check["message"].startswith(f"monitors out of quorum:\n  - {NO_QUORUM}: `ceph status` "), check
+    assert "Traceback" not in check["message"], check
+    assert run.check_seconds < 30 + 15, run.check_seconds  # one bounded CLI call, not a hang
+    assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"], run
