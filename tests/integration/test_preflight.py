@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .harness import REPO, RUN_ROOT, run_suite
+from .harness import REPO, run_suite
 
 VENV_BIN = str(REPO / ".venv" / "bin")
 
