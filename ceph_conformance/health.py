@@ -69,7 +69,7 @@ def quorum_problems(s: HealthSnapshot):
         return ["no monitors in the monmap"]
     missing = [m for m in s.mons if m not in s.quorum]
     if missing:
-        return [f"mon.{m} not in quorum (quorum: {', '.join(s.quorum) or 'none'}; {len(s.quorum)} of "
+        return [f"mon.{m} not in quorum (quorum: {', '.join(sorted(s.quorum)) or 'none'}; {len(s.quorum)} of "
                 f"{s.num_mons} mons)" for m in missing]
     if len(s.quorum) < s.num_mons:
         return [f"only {len(s.quorum)} of {s.num_mons} mons in quorum (quorum: {s.quorum or 'none'})"]

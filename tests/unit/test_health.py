@@ -68,7 +68,7 @@ def test_a_mon_out_of_quorum_is_named():
     class OneMonDown:
         def ceph_json(self, *args, timeout=None):
             if args == ("status",):
-                return status(quorum=("a", "b"), num_mons=3)
+                return status(quorum=("b", "a"), num_mons=3)  # rank order
             if args == ("health", "detail"):
                 return health_detail()
             if args == ("mon", "dump"):
