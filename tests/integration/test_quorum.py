@@ -37,6 +37,13 @@ def _lose_quorum(cluster, stopped):
 def test_a_stopped_mon_is_named_out_of_quorum(live_cluster, existing, tmp_path):
     assert sorted(live_cluster.mons) == ["mon.a", "mon.b", "mon.c"]
     live_cluster.stop_daemon("mon.c")
+    ceph = live_cluster.client(timeout=20)
+
+    def quorum_without_c():  # the others notice when mon.c's lease runs out
+        names = ceph.ceph_json("quorum_status")["quorum_names"]
+        return "c" not in names, f"quorum {names}"
+
+    wait_for(quorum_without_c, what="mon.c to drop out of the quorum", timeout=60, interval=0.5)
     run = run_suite(tmp_path, "-m", "health", "--gate-timeout=30", *existing, timeout=400)
     assert run.returncode == 1, run
     quorum = run.check("test_mons_in_quorum")
