@@ -62,11 +62,6 @@ class RetryLog:
         """The retried 5xx answers: each a gateway error the caller never saw."""
         return [a for a in self.answers if a["retried"] and a["status"].startswith("HTTP 5")]
 
-    def describe(self):
-        shown = ", ".join(f"{a['status']} on {a['operation']}" for a in self.server_errors()[:8])
-        more = len(self.server_errors()) - 8
-        return shown + (f" and {more} more" if more > 0 else "")
-
 
 def make_client(endpoint, creds, max_attempts=2, retry_log=None):
     client = boto3.client(

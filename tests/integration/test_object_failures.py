@@ -82,7 +82,9 @@ def test_object_checks_report_the_server_errors_the_sdk_retried(live_cluster, ex
     html = (run.report_dir / "report.html").read_text()
     for name in retried:
         c = checks[name]
-        assert c["outcome"] == "failed", c
+        # Failed, or an error when only the check's cleanup met the 503 (its steps had passed).
+        assert c["outcome"] == "failed" or (c["outcome"] == "error" and "during the check's cleanup" in
+                                            c["message"]), c
         assert "hidden by the SDK's retries: HTTP 503 on " in c["message"], c["message"]
     assert "S3 retry: HTTP 503 on " in html, "the retries are not in the checks' captured output"
     assert run.returncode == 1, run

@@ -52,7 +52,6 @@ def test_a_retried_503_is_recorded_and_said(flaky_gateway):
     assert state["seen"] == 2 and log.retries == 1
     assert log.server_errors() == [{"operation": "ListBuckets", "status": "HTTP 503", "attempt": 1, "retried": True}]
     assert said == ["S3 retry: HTTP 503 on ListBuckets (attempt 1), retried by the SDK"]
-    assert log.describe() == "HTTP 503 on ListBuckets"
 
 
 def test_a_503_on_the_last_attempt_is_not_counted_as_retried(flaky_gateway):
