@@ -42,7 +42,8 @@ class RetryLog:
     def _settle(self, context, retried):
         with self._lock:
             for a in self.answers:
-                if a.pop("_call", None) == id(context):
+                if a.get("_call") == id(context):
+                    del a["_call"]
                     a["retried"] = retried(a["attempt"])
                     if a["retried"]:
                         self.retries += 1

@@ -14,8 +14,10 @@ LISTING = (b'<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult><Owne
 
 @pytest.fixture
 def flaky_gateway():
-    """An HTTP server that answers the first `failures` requests 503, the rest with an empty listing."""
-    state = {"failures": 1, "seen": 0}
+    """An HTTP server that answers the first `failures` requests 503 (and, with `every`, each
+    every-th request), the rest with an empty listing."""
+    state = {"failures": 1, "seen": 0, "every": 0}
+    lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -24,9 +26,10 @@ def flaky_gateway():
             pass
 
         def do_GET(self):
-            state["seen"] += 1
-            status, body = (503, b"<Error><Code>SlowDown</Code></Error>") if state["seen"] <= state["failures"] \
-                else (200, LISTING)
+            with lock:
+                state["seen"] += 1
+                refuse = state["seen"] <= state["failures"] or (state["every"] and not state["seen"] % state["every"])
+            status, body = (503, b"<Error><Code>SlowDown</Code></Error>") if refuse else (200, LISTING)
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -71,3 +74,16 @@ def test_no_retry_no_record(flaky_gateway):
     log = RetryLog(say=lambda _line: None)
     make_client(endpoint, CREDS, retry_log=log).list_buckets()
     assert log.retries == 0 and log.answers == []
+
+
+def test_retries_of_concurrent_calls_are_each_recorded(flaky_gateway):
+    # Calls from several threads (as boto3's transfers make) settle in any order.
+    from concurrent.futures import ThreadPoolExecutor
+
+    endpoint, state = flaky_gateway
+    state["failures"], state["every"] = 0, 7
+    log = RetryLog(say=lambda _line: None)
+    client = make_client(endpoint, CREDS, retry_log=log)
+    with ThreadPoolExecutor(8) as pool:
+        retried = sum(pool.map(lambda _: client.list_buckets()["ResponseMetadata"]["RetryAttempts"], range(60)))
+    assert retried > 0 and log.retries == retried and len(log.server_errors()) == retried
