@@ -8,6 +8,8 @@ from .secrets import scrub
 from .waits import WaitTimeout, wait_for
 
 DETAIL_LINES = 25  # health detail lists every PG; the first lines say what is wrong
+# After a failed gate, `ceph health detail` gets this long: a gate ends within its bound plus this.
+DETAIL_READ_S = 10.0
 
 
 @dataclass
@@ -49,18 +51,18 @@ def run_gate(client, timeout, muted=(), interval=2.0, failed_on_purpose=()):
     started = time.monotonic()
     seen = {}
 
-    def probe():
-        snap = take_snapshot(client, timeout=30)
+    def probe(deadline):
+        snap = take_snapshot(client, timeout=30, deadline=deadline)
         seen["snap"] = snap
         problems = all_problems(snap, muted, failed_on_purpose)
         return not problems, problems
 
     try:
-        wait_for(probe, what="HEALTH_OK", timeout=timeout, interval=interval)
+        wait_for(probe, what="HEALTH_OK", timeout=timeout, interval=interval, deadline_aware=True)
     except WaitTimeout as exc:
         problems = exc.last_state if isinstance(exc.last_state, list) else [str(exc.last_state)]
         try:
-            detail = client.ceph("health", "detail", timeout=30).strip()
+            detail = client.ceph("health", "detail", timeout=DETAIL_READ_S).strip()
         except Exception as err:  # noqa: BLE001 - the cluster may be unreachable; say so
             detail = f"(could not read: {err})"
         return GateResult(

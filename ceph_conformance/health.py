@@ -6,6 +6,9 @@ verdicts are unit-testable and identical on every target.
 
 from dataclasses import dataclass, field
 
+from .errors import CommandError
+from .secrets import scrub
+
 CLEAN = "active+clean"
 
 
@@ -21,6 +24,13 @@ class HealthSnapshot:
     pgs_by_state: dict  # state -> count
     num_pgs: int
     raw: dict = field(default_factory=dict, repr=False)
+    mons: list = field(default_factory=list)  # names in the monmap, read when some are out of quorum
+    unreachable: str = ""  # why the monitors did not answer (then nothing else is known)
+
+    @classmethod
+    def unanswered(cls, reason):
+        return cls(status="UNKNOWN", checks={}, cluster_mutes=[], quorum=[], num_mons=0, mgr_available=False,
+                   osds=[], pgs_by_state={}, num_pgs=0, unreachable=reason)
 
     @classmethod
     def from_ceph(cls, status, health_detail, osd_dump):
@@ -53,20 +63,30 @@ class HealthSnapshot:
 
 
 def quorum_problems(s: HealthSnapshot):
+    if s.unreachable:
+        return [s.unreachable]
     if s.num_mons == 0:
         return ["no monitors in the monmap"]
+    missing = [m for m in s.mons if m not in s.quorum]
+    if missing:
+        return [f"mon.{m} not in quorum (quorum: {', '.join(sorted(s.quorum)) or 'none'}; {len(s.quorum)} of "
+                f"{s.num_mons} mons)" for m in missing]
     if len(s.quorum) < s.num_mons:
         return [f"only {len(s.quorum)} of {s.num_mons} mons in quorum (quorum: {s.quorum or 'none'})"]
     return []
 
 
 def mgr_problems(s: HealthSnapshot):
+    if s.unreachable:
+        return [s.unreachable]
     return [] if s.mgr_available else ["no active mgr"]
 
 
 def osd_problems(s: HealthSnapshot, failed_on_purpose=()):
     """OSDs not up and in. failed_on_purpose: OSDs of a host a disruptive check made fail, which
     must be down and out until it is removed."""
+    if s.unreachable:
+        return [s.unreachable]
     if not s.osds:
         return ["the cluster has no OSDs"]
     failed = set(failed_on_purpose)
@@ -88,6 +108,8 @@ def is_clean(state):
 
 
 def pg_problems(s: HealthSnapshot):
+    if s.unreachable:
+        return [s.unreachable]
     unclean = {state: n for state, n in s.pgs_by_state.items() if not is_clean(state)}
     if not unclean:
         return []
@@ -98,6 +120,8 @@ def pg_problems(s: HealthSnapshot):
 
 def health_problems(s: HealthSnapshot, muted=()):
     """Health checks that are neither absent nor muted by the reviewed list."""
+    if s.unreachable:
+        return [s.unreachable]
     muted = set(muted)
     problems = []
     for code, check in sorted(s.checks.items()):
@@ -118,14 +142,39 @@ def health_problems(s: HealthSnapshot, muted=()):
 
 
 def all_problems(s: HealthSnapshot, muted=(), failed_on_purpose=()):
+    if s.unreachable:
+        return [s.unreachable]
     return (quorum_problems(s) + mgr_problems(s) + osd_problems(s, failed_on_purpose) + pg_problems(s)
             + health_problems(s, muted))
 
 
-def take_snapshot(client, timeout=30.0):
-    """Read the cluster's state through a CephClient (any target)."""
-    return HealthSnapshot.from_ceph(
-        client.ceph_json("status", timeout=timeout),
-        client.ceph_json("health", "detail", timeout=timeout),
-        client.ceph_json("osd", "dump", timeout=timeout),
-    )
+class _NoAnswer(Exception):
+    pass
+
+
+def take_snapshot(client, timeout=30.0, deadline=None):
+    """Read the cluster's state through a CephClient (any target).
+
+    timeout bounds each CLI call; a Deadline (waits.Deadline) bounds them together, so a gate's
+    probe ends when the gate's time is up. Monitors that do not answer (no quorum: the CLI waits
+    for one) give a snapshot that says so, which every criterion reports, instead of an error."""
+    def call(*args):
+        t = deadline.cap(timeout) if deadline else timeout
+        if t <= 0:
+            raise TimeoutError(f"no time left to run `ceph {' '.join(args)}`")
+        try:
+            return client.ceph_json(*args, timeout=t)
+        except CommandError as exc:
+            if exc.timeout is not None:
+                said = f"`ceph {' '.join(args)}` did not answer within {exc.timeout:.0f}s"
+            else:
+                said = f"`ceph {' '.join(args)}` failed: {(exc.output.strip().splitlines() or ['?'])[-1]}"
+            raise _NoAnswer(f"no quorum / cannot reach the monitors: {scrub(said)}") from None
+
+    try:
+        snap = HealthSnapshot.from_ceph(call("status"), call("health", "detail"), call("osd", "dump"))
+        if len(snap.quorum) < snap.num_mons:  # name the mons that are out
+            snap.mons = [m["name"] for m in call("mon", "dump").get("mons", [])]
+    except _NoAnswer as exc:
+        return HealthSnapshot.unanswered(str(exc))
+    return snap

@@ -21,7 +21,7 @@ class RunOptions:
     cephfs: str | None = None
     rbd_pool: str = "rbd"
     io_timeout: float = 180.0
-    nodes: int = 3
+    nodes: int = 4
     osds_per_node: int = 1
     osd_size_gib: float = 6.0
     rgw_port: int = 0
@@ -46,7 +46,8 @@ def add_options(parser):
     g.addoption("--rbd-pool", default="rbd", help="pool for the block checks' RBD images (default rbd)")
     g.addoption("--io-timeout", type=float, default=180.0,
                 help="bound of each block and shared-filesystem check: blocked I/O fails it (default 180 s)")
-    g.addoption("--nodes", type=int, default=3, help="local target: CRUSH hosts (default 3)")
+    g.addoption("--nodes", type=int, default=4,
+                help="local target: CRUSH hosts (default 4: pools keep 3 copies, and node removal needs 3 left)")
     g.addoption("--osds-per-node", type=int, default=1, help="local target: OSDs per host (default 1)")
     g.addoption("--osd-size-gib", type=float, default=6.0, help="local target: size of each OSD's sparse file")
     g.addoption("--rgw-port", type=int, default=0, help="local target: RGW port on 127.0.0.1 (default: a free one)")
@@ -98,8 +99,9 @@ def validate(o: RunOptions):
                             ("--rgw-endpoint", o.rgw_endpoint)):
             if value:
                 raise OptionError(f"{name} is for --target ceph; the {o.target} target makes its own cluster")
-    if o.nodes < 2:
-        raise OptionError(f"--nodes {o.nodes}: at least 2 hosts are needed for pools of size 2")
+    if o.nodes < 3:
+        raise OptionError(f"--nodes {o.nodes}: at least 3 hosts are needed for pools of size 3 "
+                          "(4 for the node-removal checks)")
     if not 1 <= o.osds_per_node <= 8:
         raise OptionError(f"--osds-per-node {o.osds_per_node}: choose 1 to 8")
     if o.osd_size_gib < 2:

@@ -136,13 +136,13 @@ def wait_until(client, condition, *, what, timeout, interval=2.0):
     __tracebackhide__ = True
     started = time.monotonic()
 
-    def probe():
-        status = client.ceph_json("status", timeout=30)
-        dump = client.ceph_json("osd", "dump", timeout=30)
+    def probe(deadline):
+        status = client.ceph_json("status", timeout=deadline.cap(30))
+        dump = client.ceph_json("osd", "dump", timeout=deadline.cap(30))
         return condition(status, dump)
 
     try:
-        wait_for(probe, what=what, timeout=timeout, interval=interval)
+        wait_for(probe, what=what, timeout=timeout, interval=interval, deadline_aware=True)
     except WaitTimeout as exc:
         waited = time.monotonic() - started
         try:
@@ -156,9 +156,28 @@ def wait_until(client, condition, *, what, timeout, interval=2.0):
 
 
 def all_active_clean(status, dump):
+    """Every PG active+clean, counted by a PG map that has caught up with the OSD map.
+
+    `ceph status` reports the mgr's PG map, which lags the mons' OSD map: right after a pg_num
+    change it still counts the old PGs, all clean. So the PGs it counts must be the PGs the OSD
+    map's pools have, and no pool may be between two pg_num or pgp_num values."""
     pgmap = status.get("pgmap", {})
     unclean = [s for s in pgmap.get("pgs_by_state", []) if not is_clean(s["state_name"])]
-    return not unclean and pgmap.get("num_pgs", 0) > 0, describe_recovery(status, dump)
+    counted = pgmap.get("num_pgs", 0)
+    note = describe_recovery(status, dump)
+    lag = []
+    pools = dump.get("pools", [])
+    expected = sum(p.get("pg_num", 0) for p in pools)
+    if counted != expected:
+        lag.append(f"the mgr's PG map counts {counted} PGs, the OSD map's pools have {expected}")
+    lag += [f"pool {p['pool_name']} at pg_num {p['pg_num']}, pgp_num {p.get('pg_placement_num')}, target "
+            f"{p.get('pg_num_target')}" for p in pools if _resizing(p)]
+    return not unclean and counted > 0 and not lag, "; ".join([note, *lag])
+
+
+def _resizing(pool):
+    n = pool["pg_num"]
+    return pool.get("pg_num_target", n) != n or pool.get("pg_placement_num", n) != n
 
 
 # -- asking before stopping -------------------------------------------------------------------------

@@ -85,6 +85,10 @@ class ClusterSession:
             facts["ceph_versions"] = sorted(" ".join(v.split()[2:3] + v.split()[4:5]) for v in versions)
             status = client.ceph_json("status")
             facts["osd_count"] = status["osdmap"]["num_osds"]
+            facts["mon_count"] = status["monmap"]["num_mons"]
+            # The replication the checks ran against: "size/min_size" -> number of pools.
+            sizes = [f"{p['size']}/{p['min_size']}" for p in client.ceph_json("osd", "pool", "ls", "detail")]
+            facts["pool_sizes"] = {s: sizes.count(s) for s in sorted(set(sizes))}
             facts["raw_bytes"] = status["pgmap"].get("bytes_total", 0)
             facts["pools"] = status["pgmap"].get("num_pools", 0)
             facts["pgs"] = status["pgmap"].get("num_pgs", 0)

@@ -84,9 +84,15 @@ def test_removed_host_is_purged_and_capacity_drops_by_its_share(target, ceph, di
     expected_count = failed["osds_before"] - len(ids)
     assert after.count == expected_count, f"{after.count} OSDs, expected {expected_count} ({len(ids)} purged)"
     expected_capacity = failed["capacity_before"] - failed["bytes"]
-    dropped = failed["capacity_before"] - after.capacity_bytes
-    assert after.capacity_bytes == expected_capacity, (
-        f"raw capacity dropped by {gib(dropped)} GiB; {host} held {gib(failed['bytes'])} GiB")
+
+    # `ceph osd df` comes from the mgr, which learns of the purge a moment later (as scale-out
+    # waits for new OSDs to show there): wait for the drop, bounded, rather than read it once.
+    def capacity_dropped(status, dump):
+        now = disruption.topology().capacity_bytes
+        return now == expected_capacity, (f"raw capacity dropped by {gib(failed['capacity_before'] - now)} GiB; "
+                                          f"{host} held {gib(failed['bytes'])} GiB")
+
+    disruption.wait_until(capacity_dropped, f"raw capacity to drop by the {gib(failed['bytes'])} GiB of {host}")
     disruption.settle(f"removing {host} from the CRUSH map")
     step.after(disruption.topology())
     disruption.assert_ledger_intact()

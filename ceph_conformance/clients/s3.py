@@ -1,12 +1,71 @@
 """S3 through boto3: clients, and run-scoped buckets that are removed after each check."""
 
+import threading
+
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
 
-def make_client(endpoint, creds, max_attempts=2):
-    return boto3.client(
+class RetryLog:
+    """Every answer of 5xx (or lost connection) the SDK saw, and whether it retried the call.
+
+    boto3 retries those silently; on a healthy cluster they are gateway errors worth reporting.
+    Fed by botocore's events: `needs-retry` after each attempt, `after-call` with the retry count
+    of the answer the caller got."""
+
+    def __init__(self, say=print):
+        self.answers = []  # {"operation", "status", "attempt", "retried"}
+        self.retries = 0
+        self._say = say
+        self._lock = threading.Lock()  # boto3's transfers call from several threads
+
+    def attach(self, client):
+        events = client.meta.events
+        events.register_first("needs-retry.s3", self._attempt)
+        events.register("after-call.s3", self._answered)
+        events.register("after-call-error.s3", self._gave_up)
+        return client
+
+    def _attempt(self, response, operation, attempts, caught_exception, request_dict, **_):
+        if response is not None and response[0].status_code >= 500:
+            status = f"HTTP {response[0].status_code}"
+        elif caught_exception is not None:
+            status = type(caught_exception).__name__
+        else:
+            return None
+        with self._lock:
+            self.answers.append({"operation": operation.name, "status": status, "attempt": attempts,
+                                 "retried": None, "_call": id(request_dict["context"])})
+        return None  # the retry handler decides; this one only records
+
+    def _settle(self, context, retried):
+        with self._lock:
+            for a in self.answers:
+                if a.get("_call") == id(context):
+                    del a["_call"]
+                    a["retried"] = retried(a["attempt"])
+                    if a["retried"]:
+                        self.retries += 1
+                        self._say(f"S3 retry: {a['status']} on {a['operation']} (attempt {a['attempt']}), "
+                                  "retried by the SDK")
+
+    def _answered(self, parsed, context, **_):
+        done = (parsed or {}).get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        self._settle(context, lambda attempt: attempt <= done)
+
+    def _gave_up(self, context, **_):
+        with self._lock:
+            last = max((a["attempt"] for a in self.answers if a.get("_call") == id(context)), default=0)
+        self._settle(context, lambda attempt: attempt < last)
+
+    def server_errors(self):
+        """The retried 5xx answers: each a gateway error the caller never saw."""
+        return [a for a in self.answers if a["retried"] and a["status"].startswith("HTTP 5")]
+
+
+def make_client(endpoint, creds, max_attempts=2, retry_log=None):
+    client = boto3.client(
         "s3",
         endpoint_url=endpoint,
         aws_access_key_id=creds.access_key,
@@ -23,6 +82,7 @@ def make_client(endpoint, creds, max_attempts=2):
             response_checksum_validation="when_required",
         ),
     )
+    return retry_log.attach(client) if retry_log is not None else client
 
 
 def error_code(exc):

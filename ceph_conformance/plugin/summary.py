@@ -38,7 +38,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.section("ceph conformance")
     facts = (r.get("cluster") or {}).get("facts") or {}
     tr.write_line(f"target {r['target']}, run {r['run_id']}, Ceph {', '.join(facts.get('ceph_versions', [])) or '?'}, "
-                  f"{facts.get('osd_count', '?')} OSDs")
+                  f"{facts.get('osd_count', '?')} OSDs, {facts.get('mon_count', '?')} mons, pool size/min_size "
+                  f"{', '.join(facts.get('pool_sizes') or {}) or '?'}")
     tth = r["time_to_health_ok_s"]
     tr.write_line(f"time to HEALTH_OK: {tth} s" if tth is not None else "HEALTH_OK: not reached")
     rss = (r.get("resource_usage") or {}).get("daemon_rss_mib")

@@ -33,6 +33,9 @@ def summary_html(results):
         ("target", results["target"]),
         ("Ceph", ", ".join(facts.get("ceph_versions", [])) or "unknown"),
         ("OSDs", facts.get("osd_count", "?")),
+        ("mons", facts.get("mon_count", "?")),
+        ("pool size/min_size", ", ".join(f"{s} ({n} pools)" for s, n in (facts.get("pool_sizes") or {}).items())
+         or "?"),
         ("raw capacity", f"{facts.get('raw_bytes', 0) / 1024**3:.1f} GiB" if facts.get("raw_bytes") else "?"),
         ("time to HEALTH_OK", f"{tth} s" if tth is not None else "not reached"),
         ("bring-up phases", ", ".join(f"{k} {v}s" for k, v in (results.get("phases") or {}).items()) or "-"),

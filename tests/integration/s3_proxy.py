@@ -62,11 +62,40 @@ def let_refused_requests_through(x):
         x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
 
 
+class ServiceUnavailableEvery:
+    """A gateway that answers one request in n with 503 Slow Down, without passing it on: a
+    transient error the SDK retries (the retry goes through)."""
+
+    def __init__(self, n):
+        self.n = n
+        self.seen = 0
+        self.answered = []  # (method, path) of each request answered 503
+        self._lock = threading.Lock()
+
+    def __call__(self, method, path):
+        with self._lock:
+            self.seen += 1
+            if self.seen % self.n:
+                return False
+            self.answered.append((method, path))
+            return True
+
+
+def keep_answers(x):
+    """No corruption: the answers pass unchanged (for a proxy that only refuses requests)."""
+
+
+SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+             b"<Message>Please reduce your request rate.</Message></Error>")
+
+
 class CorruptingProxy:
-    def __init__(self, upstream, corrupt):
+    def __init__(self, upstream, corrupt, refuse=None):
+        """refuse(method, path) -> True answers that request 503 without passing it on."""
         target = urlsplit(upstream)
         self.upstream = (target.hostname, target.port or 80)
         self.corrupt = corrupt
+        self.refuse = refuse
         self.altered = 0  # answers the corruption changed: a test asserts the proxy did something
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -97,6 +126,16 @@ class CorruptingProxy:
 
             def _relay(self):
                 body = self._read_body()
+                if proxy.refuse is not None and proxy.refuse(self.command, self.path):
+                    with proxy._lock:
+                        proxy.altered += 1
+                    self.send_response(503, "Slow Down")
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(SLOW_DOWN)
+                    return
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
                 try:

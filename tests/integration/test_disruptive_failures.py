@@ -57,7 +57,7 @@ def test_host_loss_names_the_objects_a_pool_without_replicas_lost(tmp_path):
     assert re.search(r"rados objects in pool cconf-\S+-ledger-\d+: \d+ of 48 unreadable: obj-\d{3} "
                      r"\(\(110\) Connection timed out; PG \d+\.\d+ (down|stale\+active\+clean) on \[\d\]\)",
                      message), message
-    assert "S3 objects:" not in message and "database rows:" not in message, message  # size 2: kept
+    assert "S3 objects:" not in message and "database rows:" not in message, message  # size 3: kept
     # The purge does not run on a cluster the gate found unhealthy; the run fails.
     after = run.check("test_removed_host_is_purged_and_capacity_drops_by_its_share")
     assert after["outcome"] == "failed" and after["message"].startswith("not run: the HEALTH_OK gate after"), after

@@ -29,19 +29,21 @@ def test_embedded_default_end_to_end_under_xdist(tmp_path):
     assert all(a["finished"] <= b["started"] for a, b in zip(disruptive, disruptive[1:], strict=False)), disruptive
     modules = [c["nodeid"].split("::")[0] for c in disruptive]
     assert modules == ["suites/test_scale.py"] * 2 + ["suites/test_removal.py"] * 2, modules
-    # Each step in the report: scale-out from 3 to 5 OSDs (+12 GiB), the failed host's two OSDs
-    # purged, the ledger intact after every step.
+    # Each step in the report: scale-out from 4 to 6 OSDs (+12 GiB), the failed host's two OSDs
+    # purged (leaving 3 hosts for pools of 3 copies), the ledger intact after every step.
     steps = {s["step"]: s for s in r["disruptive_steps"]}
     grow = steps["test_new_host_and_extra_osd_join_and_take_data"]
-    assert (grow["osds_before"], grow["osds_after"]) == (3, 5), grow
+    assert (grow["osds_before"], grow["osds_after"]) == (4, 6), grow
     assert grow["capacity_after_gib"] - grow["capacity_before_gib"] == 12.0, grow
     purge = steps["test_removed_host_is_purged_and_capacity_drops_by_its_share"]
-    assert (purge["osds_before"], purge["osds_after"]) == (5, 3), purge
+    assert (purge["osds_before"], purge["osds_after"]) == (6, 4), purge
     assert all(s["ledger_ok"] and s["recovery_s"] is not None for s in steps.values()), steps
     assert "Disruptive steps" in (run.report_dir / "report.html").read_text()
     assert run.output.count("bringing up target local") == 1, "two workers must share one cluster"
     facts = r["cluster"]["facts"]
-    assert facts["osd_count"] == 3 and facts["ceph_versions"][0].split(".")[0] == "16"
+    assert facts["osd_count"] == 4 and facts["ceph_versions"][0].split(".")[0] == "16"
+    # Production's shape: three mons, every pool 3 copies that serve I/O with 2.
+    assert facts["mon_count"] == 3 and list(facts["pool_sizes"]) == ["3/2"], facts
     assert set(r["phases"]) >= {"mon", "mgr", "osds", "pools", "mds", "rgw", "bring_up_total"}
     assert 0 < r["time_to_health_ok_s"] < 120, r["time_to_health_ok_s"]
     assert r["gate_end"]["ok"] and r["teardown_s"] is not None

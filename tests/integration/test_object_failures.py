@@ -60,3 +60,34 @@ def test_object_checks_name_what_a_corrupting_gateway_got_wrong(live_cluster, ex
     assert not [u for u in users if u.startswith(prefix)], f"S3 users of the run left: {users}"
     buckets = live_cluster.client().tool_json("radosgw-admin", "bucket", "list")
     assert not [b for b in buckets if b.startswith(prefix)], f"buckets of the run left: {buckets}"
+
+
+def test_object_checks_report_the_server_errors_the_sdk_retried(live_cluster, existing, tmp_path):
+    # One request in 25 answered 503 without reaching RGW: the SDK's retry succeeds, the data is
+    # right, and still each check that met one fails naming it, with its retries as a figure.
+    refuse = s3_proxy.ServiceUnavailableEvery(25)
+    with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, s3_proxy.keep_answers, refuse=refuse) as proxy:
+        args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
+        run = run_suite(tmp_path, "-m", "object", *args)
+    assert refuse.answered, "the proxy refused no request"
+    checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
+    retries = {name: next((m["value"] for m in c["metrics"] if m["name"] == "s3_retries"), None)
+               for name, c in checks.items()}
+    assert retries["test_put_get_roundtrip[1KiB]"] is not None, "no s3_retries figure for an S3 check"
+    retried = {name for name, n in retries.items() if n}
+    # 1018 PUTs from 16 threads meet about 40 refusals: every one retried and counted.
+    assert retries["test_list_past_1000_keys_with_prefix_and_delimiter"] >= 30, retries
+    assert retried, f"no check reports a retry; the proxy refused {len(refuse.answered)} requests"
+    # The SDK's retries, from the checks' figures, are the proxy's 503s to the SDK (the presigned
+    # check's plain HTTP GET is not retried: it sees its 503 itself).
+    assert sum(retries[name] for name in retried) <= len(refuse.answered), (retries, refuse.answered)
+    html = (run.report_dir / "report.html").read_text()
+    for name in retried:
+        c = checks[name]
+        # Failed, or an error when only the check's cleanup met the 503 (its steps had passed).
+        assert c["outcome"] == "failed" or (c["outcome"] == "error" and "during the check's cleanup" in
+                                            c["message"]), c
+        assert "hidden by the SDK's retries: HTTP 503 on " in c["message"], c["message"]
+    assert "S3 retry: HTTP 503 on " in html, "the retries are not in the checks' captured output"
+    assert run.returncode == 1, run
+    assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]

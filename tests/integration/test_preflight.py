@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from .harness import REPO, RUN_ROOT, run_suite
+from .harness import REPO, run_suite
 
 VENV_BIN = str(REPO / ".venv" / "bin")
 
@@ -61,5 +61,15 @@ def test_path_option_taken_for_a_test_path_is_explained(tmp_path):
     assert "write path options with '=' (--ceph-conf=/etc/ceph/ceph.conf) or add -c pyproject.toml" in proc.stderr
 
 
-def test_refused_runs_create_no_run_directory():
-    assert not RUN_ROOT.exists() or not [p for p in RUN_ROOT.iterdir() if not p.name.startswith("live-")]
+@pytest.mark.parametrize("args, env", [
+    (["--osd-size-gib", "0.5"], None),  # refused while reading the options
+    (["--target", "ceph", "--ceph-conf", "/nonexistent/ceph.conf"], None),  # by the target's preflight
+    ([], {"PATH": VENV_BIN}),  # by the local target's preflight: no Ceph binaries
+], ids=["bad-option", "existing-target-preflight", "local-target-preflight"])
+def test_a_refused_run_creates_no_run_directory(tmp_path, args, env):
+    # A run root of its own: what this refusal created, and nothing another test left there.
+    run_root = tmp_path / "runs"
+    run = run_suite(tmp_path / "report", "-m", "object", *args, f"--run-root={run_root}", env=env, timeout=120)
+    assert run.returncode == 4 and "ERROR: " in run.output, run
+    made = sorted(p.name for p in run_root.iterdir()) if run_root.exists() else []
+    assert made == [], f"the refused run left {made} under {run_root}"

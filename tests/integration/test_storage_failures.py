@@ -64,15 +64,15 @@ def test_block_check_fails_within_its_bound_when_io_blocks(live_cluster, existin
     ceph = live_cluster.client()
 
     def break_it(_run_dir):
-        # min_size 2 on size 2: a PG that loses one replica stops serving I/O, which then waits.
+        # min_size 3 on size 3: a PG that loses one replica stops serving I/O, which then waits.
         # noout: otherwise Ceph re-replicates after mon_osd_down_out_interval and I/O resumes.
         ceph.ceph("osd", "set", "noout")
-        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "2")
+        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "3")
         live_cluster.stop_daemon("osd.1")
         _until_health_says(live_cluster, "OSD_DOWN")
 
     def heal(_run_dir):
-        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "1")
+        ceph.ceph("osd", "pool", "set", "rbd", "min_size", "2")
         ceph.ceph("osd", "unset", "noout")
         live_cluster.start_daemon("osd.1")
 

@@ -104,3 +104,38 @@ def test_health_summary_names_inactive_pgs_and_the_codes_raised():
     summary = health_summary(Degraded())
     assert summary.startswith("PGs not active (their I/O waits): 17 undersized+degraded+peered; OSD_DOWN: 1 osds down")
     assert "(osd.1 (root=default,host=node2) is down)" in summary
+
+
+class SlowCluster(ScriptedCluster):
+    """Every CLI call takes `delay` seconds, or its timeout if shorter (as a hung `ceph` would)."""
+
+    def __init__(self, delay):
+        super().__init__(sick_polls=10**6)
+        self.delay = delay
+        self.timeouts = []
+
+    def ceph_json(self, *args, timeout=None):
+        self.timeouts.append(timeout)
+        time.sleep(min(self.delay, timeout))
+        if self.delay > timeout:
+            raise TimeoutError(f"`ceph {' '.join(args)}` did not finish within {timeout:.1f}s")
+        return super().ceph_json(*args, timeout=timeout)
+
+    def ceph(self, *args, timeout=None):
+        self.detail_read_at = time.monotonic()  # the probes are over: the gate reads what went wrong
+        time.sleep(min(self.delay, timeout))
+        return super().ceph(*args, timeout=timeout)
+
+
+def test_a_slow_probe_cannot_carry_the_gate_past_its_bound():
+    # Three calls of 2 s make a 6 s probe: checked only between probes, a 5 s bound would end
+    # after 6 s (after 30 s each, were the calls hung).
+    slow = SlowCluster(delay=2.0)
+    t0 = time.monotonic()
+    result = run_gate(slow, timeout=5.0, interval=0.1)
+    probes_s = slow.detail_read_at - t0
+    assert not result.ok
+    assert probes_s < 5.0 + 0.3, f"the gate's probes ran {probes_s:.1f}s for a 5s bound"
+    assert time.monotonic() - slow.detail_read_at < slow.delay + 0.5
+    assert max(slow.timeouts) <= 5.0 and min(slow.timeouts) < 2.0, slow.timeouts
+    assert "did not finish within" in " ".join(result.problems), result.problems

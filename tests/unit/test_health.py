@@ -60,3 +60,34 @@ def test_scrubbing_and_snaptrim_on_clean_pgs_are_clean_but_remapped_is_not():
     s = snap(pgs={"active+clean": 40, "active+clean+snaptrim": 5, "active+clean+scrubbing+deep": 2,
                   "active+clean+snaptrim_wait": 3, "active+clean+remapped": 7})
     assert h.pg_problems(s) == ["7 of 57 PGs not active+clean: 7 active+clean+remapped"]
+
+
+def test_a_mon_out_of_quorum_is_named():
+    from ceph_conformance.health import take_snapshot
+
+    class OneMonDown:
+        def ceph_json(self, *args, timeout=None):
+            if args == ("status",):
+                return status(quorum=("b", "a"), num_mons=3)  # rank order
+            if args == ("health", "detail"):
+                return health_detail()
+            if args == ("mon", "dump"):
+                return {"mons": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}
+            return osd_dump()
+
+    assert h.quorum_problems(take_snapshot(OneMonDown())) == ["mon.c not in quorum (quorum: a, b; 2 of 3 mons)"]
+
+
+def test_monitors_that_do_not_answer_fail_every_criterion_saying_so():
+    from ceph_conformance.errors import CommandError
+    from ceph_conformance.health import take_snapshot
+
+    class NoQuorum:
+        def ceph_json(self, *args, timeout=None):
+            raise CommandError(["ceph", *args], None, "", timeout=timeout)
+
+    s = take_snapshot(NoQuorum(), timeout=7)
+    said = "no quorum / cannot reach the monitors: `ceph status` did not answer within 7s"
+    assert h.all_problems(s) == [said]
+    for criterion in (h.quorum_problems, h.mgr_problems, h.osd_problems, h.pg_problems, h.health_problems):
+        assert criterion(s) == [said]

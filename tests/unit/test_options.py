@@ -16,7 +16,7 @@ def test_defaults_are_valid():
     ({"target": "kind"}, "--target kind: the Rook/Kubernetes targets are not built yet; available targets: local"),
     ({"target": "ceph"}, "--target ceph needs --ceph-conf PATH"),
     ({"ceph_conf": "/etc/ceph/ceph.conf"}, "--ceph-conf is for --target ceph"),
-    ({"nodes": 1}, "--nodes 1: at least 2 hosts"),
+    ({"nodes": 2}, "--nodes 2: at least 3 hosts are needed for pools of size 3"),
     ({"osd_size_gib": 1}, "--osd-size-gib 1: BlueStore needs at least 2 GiB"),
     ({"rgw_port": 70000}, "--rgw-port 70000: not a TCP port"),
     ({"gate_timeout": 0}, "--gate-timeout 0: must be positive"),

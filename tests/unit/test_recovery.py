@@ -89,3 +89,29 @@ def test_a_recovery_that_stands_still_fails_at_its_bound_with_what_it_was_doing(
     assert text.startswith("every PG active+clean: not reached within 0s (bound 0s); recovery state: ")
     assert "8 of 8 PGs not active+clean (8 active+remapped+backfill_wait)" in text
     assert "40/100 objects misplaced" in text and "OSD flags set: nobackfill" in text
+
+
+def _clean_status(num_pgs):
+    return {"pgmap": {"num_pgs": num_pgs, "pgs_by_state": [{"state_name": "active+clean", "count": num_pgs}]},
+            "osdmap": {"num_osds": 4, "num_up_osds": 4, "num_in_osds": 4}}
+
+
+def _pool(name, pg_num, pgp_num=None, target=None):
+    return {"pool_name": name, "pg_num": pg_num, "pg_placement_num": pgp_num or pg_num,
+            "pg_num_target": target or pg_num}
+
+
+def test_settled_needs_a_pg_map_that_caught_up_with_the_osd_map():
+    from ceph_conformance.recovery import all_active_clean
+
+    # Right after a split of pool "ledger" from 8 to 16 PGs, the mgr still counts the old 16 PGs,
+    # all clean: not settled.
+    dump = {"osds": [], "pools": [_pool("rbd", 8), _pool("ledger", 16)]}
+    done, note = all_active_clean(_clean_status(16), dump)
+    assert not done and "the mgr's PG map counts 16 PGs, the OSD map's pools have 24" in note, note
+    done, note = all_active_clean(_clean_status(24), {"osds": [], "pools": [_pool("rbd", 8), _pool("ledger", 16)]})
+    assert done, note
+    # A pool still stepping towards its target is not settled either.
+    done, note = all_active_clean(_clean_status(24), {"osds": [], "pools": [_pool("rbd", 8),
+                                                                           _pool("ledger", 16, 12, 16)]})
+    assert not done and "pool ledger at pg_num 16, pgp_num 12, target 16" in note, note

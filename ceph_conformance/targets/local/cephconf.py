@@ -1,13 +1,15 @@
 """Renders the ceph.conf of a run's local cluster: everything inside the run directory."""
 
-# Settings that keep a small one-host cluster HEALTH_OK (measured, see DESIGN.md): no insecure
-# global_id reclaim, a low mon disk-space warning, fixed small pg counts, pool size 2 on 3 hosts,
-# and a small OSD memory footprint.
+# Production's shape on one host: three mons (a, b, c on their own ports, all in the monmap from
+# the start) and pools of 3 copies that serve I/O with 2, one copy per CRUSH host.
+# Settings that keep it HEALTH_OK (measured, see DESIGN.md): no insecure global_id reclaim, a low
+# mon disk-space warning, fixed small pg counts, and a small OSD memory footprint.
+MONS = ("a", "b", "c")
 TEMPLATE = """\
 [global]
 fsid = {fsid}
-mon_host = v2:127.0.0.1:{mon_port}
-mon_initial_members = a
+mon_host = {mon_host}
+mon_initial_members = {mon_names}
 public_addr = 127.0.0.1
 ms_bind_msgr1 = false
 auth_cluster_required = cephx
@@ -28,8 +30,8 @@ mds_data = {run_dir}/data/$name
 rgw_data = {run_dir}/data/$name
 mon_allow_pool_delete = true
 mon_data_avail_warn = {mon_data_avail_warn}
-osd_pool_default_size = 2
-osd_pool_default_min_size = 1
+osd_pool_default_size = 3
+osd_pool_default_min_size = 2
 osd_pool_default_pg_num = 8
 osd_pool_default_pgp_num = 8
 osd_pool_default_pg_autoscale_mode = off
@@ -40,7 +42,7 @@ bluestore_cache_size = 67108864
 osd_objectstore = bluestore
 osd_crush_update_on_start = true
 debug_ms = 0
-# Map changes (pool creation, OSD boot) commit faster; a one-mon test cluster has no quorum cost.
+# Map changes (pool creation, OSD boot) commit faster; three mons on one host agree in microseconds.
 paxos_propose_interval = 0.2
 log_max_recent = 500
 # A dead host's OSDs are marked out (and their data re-replicated) after 10 s rather than 10 min,
@@ -53,6 +55,8 @@ osd_max_backfills = 4
 # FUSE mounts run at once).
 [mon]
 admin_socket = {run_dir}/run/$name.asok
+# Where mkfs put each mon's key: mons authenticate each other with it.
+keyring = {run_dir}/data/$name/keyring
 [mgr]
 admin_socket = {run_dir}/run/$name.asok
 [osd]
@@ -64,7 +68,14 @@ admin_socket = {run_dir}/run/$name.$pid.asok
 """
 
 
-def render(*, fsid, mon_port, run_dir, mon_data_avail_warn=2):
+def mon_addr(port):
+    return f"v2:127.0.0.1:{port}"
+
+
+def render(*, fsid, mon_ports, run_dir, mon_data_avail_warn=2):
+    """mon_ports: {mon name: port}."""
     return TEMPLATE.format(
-        fsid=fsid, mon_port=mon_port, run_dir=run_dir, mon_data_avail_warn=mon_data_avail_warn
+        fsid=fsid, run_dir=run_dir, mon_data_avail_warn=mon_data_avail_warn,
+        mon_host=",".join(f"[{mon_addr(port)}]" for port in mon_ports.values()),
+        mon_names=",".join(mon_ports),
     )

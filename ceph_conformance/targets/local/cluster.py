@@ -26,7 +26,7 @@ from . import cephconf
 
 GIB = 1024**3
 
-# Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mon last
+# Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mons last
 # (an OSD whose mon is gone hangs on SIGTERM).
 STOP_ORDER = ("client.rgw", "mds.", "osd.", "mgr.", "mon.")
 RGW_BUCKET_POOLS = ("default.rgw.buckets.index", "default.rgw.buckets.data", "default.rgw.buckets.non-ec")
@@ -34,7 +34,8 @@ RGW_BUCKET_POOLS = ("default.rgw.buckets.index", "default.rgw.buckets.data", "de
 
 @dataclass
 class LocalSpec:
-    nodes: int = 3
+    # Four hosts: pools keep 3 copies on separate hosts, and the node-removal checks need 3 left.
+    nodes: int = 4
     osds_per_node: int = 1
     osd_size_gib: float = 6.0
     rgw_port: int = 0
@@ -83,10 +84,11 @@ class LocalCluster:
         if spec.rgw_port and port_in_use(rgw_port):
             raise SetupError(f"port {rgw_port} on 127.0.0.1 is in use: free it or pick another with --rgw-port")
         self.state.update(
-            fsid=str(uuid.uuid4()), mon_port=free_port(), rgw_port=rgw_port, spec=spec.__dict__
+            fsid=str(uuid.uuid4()), mon_ports=self._free_ports(cephconf.MONS, taken={rgw_port}), rgw_port=rgw_port,
+            spec=spec.__dict__,
         )
         self.conf.write_text(
-            cephconf.render(fsid=self.state["fsid"], mon_port=self.state["mon_port"], run_dir=self.run_dir)
+            cephconf.render(fsid=self.state["fsid"], mon_ports=self.state["mon_ports"], run_dir=self.run_dir)
         )
         self.save()
         self._phase("mon", self._start_mon, spec, progress)
@@ -126,6 +128,18 @@ class LocalCluster:
         self.save()
         return pid
 
+    @staticmethod
+    def _free_ports(names, taken=()):
+        ports = {}
+        # free_port may hand out a port twice: draw until every daemon has its own.
+        while len(set(ports.values()) - set(taken)) < len(names):
+            ports = {name: free_port() for name in names}
+        return ports
+
+    @property
+    def mons(self):
+        return [f"mon.{name}" for name in self.state.get("mon_ports", {})]
+
     def _start_mon(self, spec, progress):
         mon_keyring = self._write_keyring("mon.", self._gen_key(), {"mon": "allow *"})
         self._write_keyring(
@@ -134,26 +148,32 @@ class LocalCluster:
             {"mon": "allow *", "osd": "allow *", "mds": "allow *", "mgr": "allow *"},
         )
         self._tool("ceph-authtool", mon_keyring, "--import-keyring", self.keyring("client.admin"))
+        # Every mon is in the monmap from the start: no mon joins later, quorum is 2 of 3.
+        ports = self.state["mon_ports"]
         monmap = self.run_dir / "monmap"
-        self._tool(
-            "monmaptool", "--create", "--enable-all-features", "--fsid", self.state["fsid"],
-            "--addv", "a", f"[v2:127.0.0.1:{self.state['mon_port']}]", monmap,
-        )
-        self._tool("ceph-mon", "-c", self.conf, "--mkfs", "-i", "a", "--monmap", monmap, "--keyring", mon_keyring)
-        # The mon reads its key from its data dir from here on.
-        self._start_daemon("mon.a", ["ceph-mon", "-c", self.conf, "-i", "a", "-f"])
+        addv = [arg for name, port in ports.items() for arg in ("--addv", name, f"[{cephconf.mon_addr(port)}]")]
+        self._tool("monmaptool", "--create", "--enable-all-features", "--fsid", self.state["fsid"], *addv, monmap)
+        for name in ports:
+            self._tool("ceph-mon", "-c", self.conf, "--mkfs", "-i", name, "--monmap", monmap,
+                       "--keyring", mon_keyring)
+        # Each mon reads its key from its data dir from here on, and binds its monmap address.
+        for name in ports:
+            self._start_daemon(f"mon.{name}", ["ceph-mon", "-c", self.conf, "-i", name, "-f"])
         wait_for(
             lambda: self._quorum(),
-            what="mon.a to form a quorum",
+            what=f"{', '.join(self.mons)} to form a quorum",
             timeout=spec.start_timeout,
             interval=0.5,
         )
-        progress(f"mon.a up on 127.0.0.1:{self.state['mon_port']}")
+        progress(", ".join(f"{m} on 127.0.0.1:{p}" for m, p in zip(self.mons, ports.values(), strict=True))
+                 + ": all in quorum")
 
     def _quorum(self):
-        self._check_alive("mon.a")
+        for mon in self.mons:
+            self._check_alive(mon)
         q = self.client(timeout=10).ceph_json("quorum_status")
-        return bool(q.get("quorum_names")), f"quorum {q.get('quorum_names')}"
+        names = sorted(q.get("quorum_names") or [])
+        return names == sorted(self.state["mon_ports"]), f"quorum {names}"
 
     def _check_alive(self, name):
         info = self.state["daemons"][name]
@@ -357,6 +377,8 @@ class LocalCluster:
             "run_dir": str(self.run_dir),
             "ceph_conf": str(self.conf),
             "s3_endpoint": self.rgw_endpoint if "rgw_port" in self.state else None,
+            "mons": {m: f"127.0.0.1:{p}" for m, p in zip(self.mons, self.state.get("mon_ports", {}).values(),
+                                                       strict=True)},
             "osds": {f"osd.{k}": {"node": v["node"], "device": v["device"]} for k, v in self.state["osds"].items()},
             "phases": self.state.get("phases", {}),
         }
