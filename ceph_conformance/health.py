@@ -23,7 +23,6 @@ class HealthSnapshot:
     osds: list  # [{"id", "up", "in"}]
     pgs_by_state: dict  # state -> count
     num_pgs: int
-    raw: dict = field(default_factory=dict, repr=False)
     mons: list = field(default_factory=list)  # names in the monmap, read when some are out of quorum
     unreachable: str = ""  # why the monitors did not answer (then nothing else is known)
 
@@ -54,7 +53,6 @@ class HealthSnapshot:
             osds=[{"id": o["osd"], "up": bool(o["up"]), "in": bool(o["in"])} for o in osd_dump.get("osds", [])],
             pgs_by_state={s["state_name"]: s["count"] for s in pgmap.get("pgs_by_state", [])},
             num_pgs=int(pgmap.get("num_pgs", 0)),
-            raw={"status": status, "health": health, "osd_dump": osd_dump},
         )
 
     @property

@@ -4,6 +4,7 @@ import hashlib
 import time
 
 MiB = 1024 * 1024
+GiB = 1024**3
 
 
 def sha256(data):

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from .health import is_clean
+from .payload import GiB
 from .waits import WaitTimeout, wait_for
 
 # OSD map flags that stop or hold back data movement; others (sortbitwise, ...) are routine.
@@ -36,13 +37,9 @@ class Topology:
     def bytes_on(self, host):
         return sum(self.osds[i]["bytes"] for i in self.osds_on(host))
 
-    def summary(self):
-        return {"osds": self.count, "capacity_gib": gib(self.capacity_bytes),
-                "hosts": {h: [f"osd.{i}" for i in ids] for h, ids in sorted(self.hosts.items())}}
-
 
 def gib(n):
-    return round(n / 1024**3, 2)
+    return round(n / GiB, 2)
 
 
 def topology_from(tree, df, dump):

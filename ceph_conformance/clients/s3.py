@@ -94,9 +94,8 @@ def error_code(exc):
 class S3Workspace:
     """One user's S3 for one check: makes buckets with run-scoped names and removes them after."""
 
-    def __init__(self, client, namer, endpoint):
+    def __init__(self, client, namer):
         self.client = client
-        self.endpoint = endpoint
         self._namer = namer
         self.buckets = []
 

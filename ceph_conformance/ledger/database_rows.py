@@ -7,10 +7,10 @@ compared with the CRC32 of (id, payload) kept as they were generated (clients/ro
 
 from ..clients import rows
 from ..clients.mariadb import MariaDB
+from ..payload import GiB
 from .base import Part
 
 ROWS, ROW_BYTES = 20_000, 1024
-GiB = 1024**3
 
 
 class DatabaseRows(Part):

@@ -2,6 +2,8 @@
 
 from html import escape
 
+from ..payload import GiB
+
 
 def _table(rows):
     cells = "".join(f"<tr><th style='text-align:left'>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
@@ -36,7 +38,7 @@ def summary_html(results):
         ("mons", facts.get("mon_count", "?")),
         ("pool size/min_size", ", ".join(f"{s} ({n} pools)" for s, n in (facts.get("pool_sizes") or {}).items())
          or "?"),
-        ("raw capacity", f"{facts.get('raw_bytes', 0) / 1024**3:.1f} GiB" if facts.get("raw_bytes") else "?"),
+        ("raw capacity", f"{facts.get('raw_bytes', 0) / GiB:.1f} GiB" if facts.get("raw_bytes") else "?"),
         ("time to HEALTH_OK", f"{tth} s" if tth is not None else "not reached"),
         ("bring-up phases", ", ".join(f"{k} {v}s" for k, v in (results.get("phases") or {}).items()) or "-"),
         ("gate at start", verdict(gate_start)),

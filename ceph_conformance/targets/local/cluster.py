@@ -19,12 +19,11 @@ from ...errors import SetupError
 from ...host import loopdev, processes
 from ...host.ports import free_port, port_in_use
 from ...host.sweep import sweep_run_dir
+from ...payload import GiB
 from ...records import read_record, write_record
 from ...secrets import register
 from ...waits import wait_for
 from . import cephconf
-
-GIB = 1024**3
 
 # Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mons last
 # (an OSD whose mon is gone hangs on SIGTERM).
@@ -216,7 +215,7 @@ class LocalCluster:
             osd_id = client.ceph("osd", "new", osd_uuid, "-i", "-", input=json.dumps({"cephx_secret": key})).strip()
             name = f"osd.{osd_id}"
             image = self.run_dir / "images" / f"{name}.img"
-            loopdev.create_backing_file(image, int(size_gib * GIB))
+            loopdev.create_backing_file(image, int(size_gib * GiB))
             device = loopdev.attach(image)
             self.state["osds"][osd_id] = {"uuid": osd_uuid, "node": node, "device": device, "image": str(image)}
             self.save()

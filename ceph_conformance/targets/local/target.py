@@ -7,9 +7,10 @@ from pathlib import Path
 from ...errors import SetupError
 from ...host import loopdev, packages
 from ...host.ports import port_in_use
+from ...payload import GiB
 from ..base import Target
 from ..host_clients import HostClients
-from .cluster import GIB, LocalCluster, LocalSpec
+from .cluster import LocalCluster, LocalSpec
 
 
 class LocalTarget(HostClients, Target):
@@ -47,7 +48,7 @@ class LocalTarget(HostClients, Target):
             )
         root = Path(self.options.run_root)
         root.mkdir(parents=True, exist_ok=True)
-        free_gib = shutil.disk_usage(root).free / 1024**3
+        free_gib = shutil.disk_usage(root).free / GiB
         need = (self.options.nodes * self.options.osds_per_node + 2) * 1.0 + 1  # +2: the scale-out OSDs
         if free_gib < need:
             raise SetupError(
@@ -93,7 +94,7 @@ class LocalTarget(HostClients, Target):
         return None  # a throwaway cluster of this run: all of it may be changed
 
     def scale_out_plan(self, hosts):
-        size = int(self.options.osd_size_gib * GIB)
+        size = int(self.options.osd_size_gib * GiB)
         n = len(hosts) + 1
         while f"node{n}" in hosts:
             n += 1
@@ -102,7 +103,7 @@ class LocalTarget(HostClients, Target):
     def add_osds(self, placements, progress=print):
         sizes = {size for _, size in placements}
         assert len(sizes) == 1, f"one OSD size per call: {placements}"
-        return [int(i) for i in self._cluster().add_osds([host for host, _ in placements], sizes.pop() / GIB,
+        return [int(i) for i in self._cluster().add_osds([host for host, _ in placements], sizes.pop() / GiB,
                                                          progress)]
 
     def fail_node(self, host):
