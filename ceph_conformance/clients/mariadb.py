@@ -3,7 +3,6 @@
 --skip-networking: no TCP port at all, so no port to pick, race for under xdist or expose.
 """
 
-import time
 from pathlib import Path
 
 import pymysql
@@ -79,6 +78,5 @@ class MariaDB:
 
     def kill(self):
         """A crash: SIGKILL, nothing flushed beyond what was committed."""
-        processes.kill(self.pid, str(self.datadir))
+        processes.kill(self.pid, str(self.datadir))  # returns once the process is gone
         self.pid = None
-        time.sleep(0.2)
