@@ -1,6 +1,8 @@
 """Keeps keys and passwords out of reports: every secret the run handles is registered here."""
 
+import os
 import re
+from pathlib import Path
 
 _SECRETS: set[str] = set()
 MASK = "***"
@@ -27,3 +29,19 @@ def contains_secret(text: str) -> bool:
 
 
 _CEPHX_KEY = re.compile(r"\bAQ[A-Za-z0-9+/]{36}==")
+
+
+def write_private(path, text):
+    """Write a file only its owner can read, 0600 from its creation on (never a moment at 0644):
+    a fresh temporary file, created exclusively, then renamed over the path."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
