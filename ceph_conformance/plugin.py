@@ -19,6 +19,7 @@ import pytest
 from _pytest.reports import TestReport
 
 from . import options as opts
+from . import secrets
 from .bounded import OperationTimeout, bounded, health_summary
 from .clients.s3 import describe_unreachable
 from .disruptive import Coordinator, is_disruptive, make_scheduler, order_key
@@ -128,6 +129,7 @@ def pytest_configure(config):
     worker_input = getattr(config, "workerinput", None)
     run_id = worker_input["ceph_run_id"] if worker_input else new_run_id()
     run = Run(run_id, Path(options.run_root) / run_id, Path(options.report_dir) / run_id, worker_id())
+    secrets.share(run.session_dir / "secrets")  # every process of the run masks every process's secrets
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")

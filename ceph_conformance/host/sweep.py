@@ -105,7 +105,11 @@ def sweep_run_dir(run_dir, remove=True):
 
 
 def write_marker(run_dir, run_id, keep=False):
-    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    # Keyrings and the secrets file live in the run dir: only its owner may enter it, and a new
+    # run root is not writable by others (whatever the umask).
+    Path(run_dir).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    Path(run_dir).mkdir(mode=0o700, exist_ok=True)
+    Path(run_dir).chmod(0o700)
     owner = {"run_id": run_id, "pid": os.getpid(), "start_ticks": _start_ticks(os.getpid()), "kept": keep}
     (Path(run_dir) / MARKER).write_text(json.dumps(owner))
 
