@@ -1,4 +1,5 @@
-"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`."""
+"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`, and
+`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster."""
 
 import argparse
 import sys
@@ -15,7 +16,10 @@ def main(argv=None):
     sweep.add_argument("run_dirs", nargs="*", help="specific run directories (default: all stale ones)")
     sweep.add_argument("--run-root", default="/var/tmp/ceph-conformance")
     sweep.add_argument("--include-kept", action="store_true", help="also runs left up with --keep-cluster")
+    add_sweep_cluster(sub)
     args = parser.parse_args(argv)
+    if args.command == "sweep-cluster":
+        return sweep_cluster_command(args)
 
     if args.run_dirs:
         for run_dir in map(Path, args.run_dirs):
@@ -31,6 +35,47 @@ def main(argv=None):
     if not swept:
         print(f"nothing to sweep under {args.run_root}")
     return 0
+
+
+def add_sweep_cluster(sub):
+    p = sub.add_parser("sweep-cluster", help="remove what dead runs left on an existing cluster (--target ceph)")
+    p.add_argument("--ceph-conf", required=True, help="the cluster's ceph.conf")
+    p.add_argument("--ceph-keyring", default=None, help="an admin keyring")
+    p.add_argument("--rbd-pool", default="rbd", help="pool of the block checks' images (default rbd)")
+    p.add_argument("--cephfs", default=None, help="CephFS filesystem of the sharedfs checks (default: the first)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
+
+def sweep_cluster_command(args):
+    import shutil
+    import tempfile
+
+    from .errors import SetupError
+    from .host.sweep import mounts_under
+    from .options import RunOptions
+    from .targets.existing import ExistingTarget
+
+    target = ExistingTarget(RunOptions(target="ceph", ceph_conf=args.ceph_conf, ceph_keyring=args.ceph_keyring,
+                                       rbd_pool=args.rbd_pool, cephfs=args.cephfs))
+    try:
+        target.preflight()
+    except SetupError as exc:
+        print(f"sweep-cluster: {exc}", file=sys.stderr)
+        return 2
+    # Private (0700) scratch space for the sweep's CephFS mount; never removed through a mount.
+    work_dir = Path(tempfile.mkdtemp(prefix="cconf-sweep-"))
+    try:
+        report = target.sweep(work_dir, print, dry_run=args.dry_run)
+    finally:
+        if not mounts_under(work_dir):
+            shutil.rmtree(work_dir, ignore_errors=True)
+    for item in report.planned:
+        print(f"would remove {item}")
+    for run_id, why in sorted(report.live.items()):
+        print(f"left alone: run {run_id} ({why})")
+    if not (report.removed or report.planned or report.failed):
+        print("nothing to sweep")
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

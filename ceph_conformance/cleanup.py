@@ -1,47 +1,153 @@
-"""The run's safety net on a cluster it did not create: remove whatever carries the run's prefix.
+"""The safety net on a cluster the suite did not create: remove what runs of the suite left.
 
-Checks remove what they create; this sweep catches what a crashed check or worker left: S3 users
-(with their buckets), RBD images (clones before origins, snapshots first) and cephx client users.
+Checks remove what they create; this sweep catches what a crashed check, worker or whole run
+left: S3 users (with their buckets), RBD images (clones before origins), CephFS directories and
+cephx client users. It removes a run's resources only when they carry the `cconf-<run-id>-`
+prefix and the run is this one or provably dead (cluster_runs), never a live run's.
 """
 
+from dataclasses import dataclass, field
+
+from . import cluster_runs
 from .clients.block import RbdVolume
+from .clients.cephfs import AdminRoot
 from .clients.rgw_admin import RgwAdmin
 from .errors import CommandError
 
 
-def sweep_run_resources(ceph, prefix, rbd_pool, work_dir, progress):
-    swept = []
+@dataclass
+class SweepReport:
+    removed: list = field(default_factory=list)  # "S3 user cconf-..."
+    failed: list = field(default_factory=list)  # "S3 user cconf-...: why"
+    planned: list = field(default_factory=list)  # what a dry run would remove
+    live: dict = field(default_factory=dict)  # run id -> why it is left alone
+
+    @property
+    def ok(self):
+        return not self.failed
+
+
+@dataclass
+class Kind:
+    """One kind of resource: how to list every name with the suite's prefix, how to remove one."""
+
+    name: str
+    find: object
+    remove: object
+    close: object = None
+
+
+def cluster_kinds(ceph, rbd_pool, work_dir, cephfs=None):
     admin = RgwAdmin(ceph)
-    steps = [
-        ("S3 user", lambda: admin.users_with_prefix(prefix), admin.remove_user),
-        ("RBD image", lambda: _images(ceph, rbd_pool, prefix),
-         lambda image: RbdVolume(ceph, rbd_pool, image, work_dir).remove()),
-        ("cephx user", lambda: _auth_entities(ceph, prefix), lambda name: ceph.ceph("auth", "rm", name)),
+    kinds = [
+        Kind("S3 user", lambda: admin.users_with_prefix(cluster_runs.PREFIX + "-"), _checked(admin.remove_user)),
+        Kind("RBD image", lambda: _images(ceph, rbd_pool),
+             lambda image: RbdVolume(ceph, rbd_pool, image, work_dir).remove()),
     ]
-    for kind, find, remove in steps:
+    if cephfs:
+        kinds.append(_cephfs_kind(ceph, cephfs, work_dir))
+    # cephx users last: the CephFS directories above are removed while their clients' keys exist.
+    kinds.append(Kind("cephx user", lambda: _auth_entities(ceph), lambda name: ceph.ceph("auth", "rm", name)))
+    return kinds
+
+
+def sweep_cluster(ceph, kinds, progress, own_run_id=None, dry_run=False):
+    """Remove the resources of this run (own_run_id) and of provably dead runs."""
+    try:
+        return _sweep(ceph, kinds, progress, own_run_id, dry_run)
+    finally:
+        for kind in kinds:
+            if kind.close:
+                kind.close()
+
+
+def _sweep(ceph, kinds, progress, own_run_id, dry_run):
+    report = SweepReport()
+    try:
+        records = cluster_runs.records(ceph)
+    except CommandError as exc:
+        progress(f"could not read the runs' records ({exc}); sweeping only this run's resources")
+        records = None
+    found = {}  # run id -> [(kind, name)]
+    for kind in kinds:
         try:
-            found = find()
-        except CommandError as exc:
-            progress(f"could not list {kind}s to sweep ({exc}); those named {prefix}* may remain")
+            names = kind.find()
+        except Exception as exc:  # noqa: BLE001 - any kind that cannot be listed is reported, not fatal
+            report.failed.append(f"could not list {kind.name}s ({exc})")
             continue
-        for name in found:
+        for name in names:
+            run_id = cluster_runs.run_id_of(name)
+            if run_id:
+                found.setdefault(run_id, []).append((kind, name))
+    for run_id in records or {}:
+        found.setdefault(run_id, [])
+    for run_id in sorted(found):
+        if run_id != own_run_id:
+            if records is None:
+                report.live[run_id] = "the runs' records could not be read"
+                continue
+            reason = cluster_runs.dead_reason(run_id, records.get(run_id))
+            if reason is None:
+                report.live[run_id] = "alive"
+                continue
+            progress(f"run {run_id} is over ({reason}): sweeping what it left")
+        failures = len(report.failed)
+        for kind, name in found[run_id]:
+            if dry_run:
+                report.planned.append(f"{kind.name} {name}")
+                continue
             try:
-                remove(name)
-                swept.append(f"{kind} {name}")
+                kind.remove(name)
+                report.removed.append(f"{kind.name} {name}")
+            except (CommandError, OSError, ValueError) as exc:
+                report.failed.append(f"{kind.name} {name}: {exc}")
+        # The record goes last, and only when everything else went: else a later sweep retries.
+        if not dry_run and records and run_id in records and len(report.failed) == failures:
+            try:
+                cluster_runs.remove(ceph, run_id)
             except CommandError as exc:
-                progress(f"could not remove {kind} {name}: {exc}")
-    for item in swept:
+                report.failed.append(f"run record {run_id}: {exc}")
+    for item in report.removed:
         progress(f"swept {item}")
-    return swept
+    for item in report.failed:
+        progress(f"could not sweep {item}")
+    return report
 
 
-def _images(ceph, pool, prefix):
+def _checked(remove_user):
+    # RgwAdmin.remove_user reports a failure as text (the fixtures add it to their own messages);
+    # the sweep must count it as a failure, never as swept.
+    def remove(uid):
+        problem = remove_user(uid)
+        if problem:
+            raise CommandError(["radosgw-admin", "user", "rm", "--uid", uid], None, problem)
+    return remove
+
+
+def _images(ceph, pool):
     if pool not in ceph.ceph_json("osd", "pool", "ls"):
         return []
     # Clones ("<origin>-clone") sort after their origin: reversed, they go first.
-    return sorted((i for i in ceph.tool_json("rbd", "ls", pool) if i.startswith(prefix)), reverse=True)
+    return sorted((i for i in ceph.tool_json("rbd", "ls", pool) if i.startswith(cluster_runs.PREFIX + "-")),
+                  reverse=True)
 
 
-def _auth_entities(ceph, prefix):
+def _auth_entities(ceph):
     entities = [e["entity"] for e in ceph.ceph_json("auth", "ls")["auth_dump"]]
-    return [e for e in entities if e.startswith("client." + prefix)]
+    return [e for e in entities if e.startswith(f"client.{cluster_runs.PREFIX}-")]
+
+
+def _cephfs_kind(ceph, fs_name, work_dir):
+    """The runs' top-level CephFS directories, through one admin mount of the root for the sweep."""
+    mounted = []
+
+    def root():
+        if not mounted:
+            mounted.append(AdminRoot(ceph, fs_name, work_dir).__enter__())
+        return mounted[0]
+
+    def close():
+        while mounted:
+            mounted.pop().__exit__(None, None, None)
+
+    return Kind("CephFS directory", lambda: root().names(), lambda name: root().remove(name), close)

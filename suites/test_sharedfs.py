@@ -117,18 +117,36 @@ _COUNTER = textwrap.dedent("""
 """)
 
 
-def _run_both(script, args_a, args_b):
-    procs = [subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stderr=subprocess.PIPE, text=True)
-             for args in (args_a, args_b)]
-    for p in procs:
-        _, err = p.communicate()
-        assert p.returncode == 0, f"a client process failed: {err.strip()[-500:]}"
+def _run_both(script, args_a, args_b, timeout):
+    """Run one program per client at once. Bounded below the check's own bound, so that a hung
+    client is killed and named here, with what it printed, rather than left behind."""
+    procs = {tag: subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+             for tag, args in (("A", args_a), ("B", args_b))}
+    deadline = time.monotonic() + timeout
+    printed = {}
+    try:
+        for tag, p in procs.items():
+            printed[tag], _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        hung = [tag for tag, p in procs.items() if p.poll() is None]
+        for p in procs.values():
+            p.kill()
+        for tag, p in procs.items():
+            try:
+                printed[tag], _ = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:  # stuck in the kernel on the filesystem: say so
+                printed.setdefault(tag, "(no output: the process did not die within 10s of SIGKILL)")
+        said = "; ".join(f"client {t} printed: {(printed.get(t) or '').strip()[-300:]!r}" for t in procs)
+        pytest.fail(f"client {' and '.join(hung)} did not finish within {timeout:.0f}s; {said}", pytrace=False)
+    for tag, p in procs.items():
+        assert p.returncode == 0, f"client {tag}'s process failed: {printed[tag].strip()[-500:]}"
 
 
 def test_appends_under_fcntl_locks_lose_no_line(shared):
     n = 150
     _write(shared.a / "log", b"")
-    _run_both(_APPENDER, (shared.a / "log", "A", n), (shared.b / "log", "B", n))
+    _run_both(_APPENDER, (shared.a / "log", "A", n), (shared.b / "log", "B", n), shared.client_bound)
     lines = _read(shared.a / "log").decode().splitlines()
     expected = {f"{tag} {i:05d} {'x' * 40}" for tag in "AB" for i in range(n)}
     missing, extra = expected - set(lines), [line for line in lines if line not in expected]
@@ -140,7 +158,7 @@ def test_appends_under_fcntl_locks_lose_no_line(shared):
 def test_counter_under_lock_reaches_exact_total(shared):
     n = 100
     _write(shared.a / "counter", b"0")
-    _run_both(_COUNTER, (shared.a / "counter", n), (shared.b / "counter", n))
+    _run_both(_COUNTER, (shared.a / "counter", n), (shared.b / "counter", n), shared.client_bound)
     total = int(_read(shared.b / "counter"))
     assert total == 2 * n, f"counter ended at {total} after {2 * n} locked increments from two clients"
 

@@ -1,7 +1,6 @@
 """S3 users through radosgw-admin: temporary users for a run, removed with their data."""
 
-import secrets as _random
-import string
+import json
 from dataclasses import dataclass
 
 from ..errors import CommandError
@@ -18,24 +17,18 @@ class S3Credentials:
         return f"S3Credentials(uid={self.uid!r}, access_key={self.access_key!r}, secret_key=***)"
 
 
-def _token(n, alphabet):
-    return "".join(_random.choice(alphabet) for _ in range(n))
-
-
 class RgwAdmin:
     def __init__(self, ceph_client):
         self.ceph = ceph_client
 
     def create_user(self, uid):
-        # We choose the keys ourselves, so they are registered as secrets before any command or
-        # output could show them.
-        access = _token(20, string.ascii_uppercase + string.digits)
-        secret = register(_token(40, string.ascii_letters + string.digits))
-        self.ceph.tool(
-            "radosgw-admin", "user", "create", "--uid", uid, "--display-name", f"conformance {uid}",
-            "--access-key", access, "--secret", secret, timeout=60,
-        )
-        return S3Credentials(uid, access, secret)
+        # RGW generates the keys: a secret of ours on radosgw-admin's command line would be in
+        # /proc/<pid>/cmdline for anyone on the host to read. The secret is registered straight
+        # from the JSON answer, before anything could print it.
+        out = self.ceph.tool("radosgw-admin", "user", "create", "--uid", uid, "--display-name",
+                             f"conformance {uid}", timeout=60)
+        key = json.loads(out)["keys"][0]
+        return S3Credentials(uid, key["access_key"], register(key["secret_key"]))
 
     def credentials(self, uid):
         """The keys of an existing user (registered as secrets before anything can print them)."""

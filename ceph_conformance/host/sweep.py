@@ -111,9 +111,11 @@ def sweep_run_dir(run_dir, remove=True):
 
 
 def write_marker(run_dir, run_id, keep=False):
-    # The run directory holds keyrings and the cluster's data: only root may look inside.
-    Path(run_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(run_dir, 0o700)
+    # Keyrings and the secrets file live in the run dir: only its owner may enter it, and a new
+    # run root is not writable by others (whatever the umask).
+    Path(run_dir).parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+    Path(run_dir).mkdir(mode=0o700, exist_ok=True)
+    Path(run_dir).chmod(0o700)
     me = psutil.Process()
     owner = {"run_id": run_id, "pid": me.pid, "create_time": me.create_time(), "kept": keep}
     (Path(run_dir) / MARKER).write_text(json.dumps(owner))

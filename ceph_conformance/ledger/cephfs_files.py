@@ -11,8 +11,9 @@ COUNT = 32
 class CephfsFiles(Part):
     kind = "CephFS files"
 
-    def _client(self):
-        fs = self.target.shared_filesystem(self.work_dir / "cephfs", self.namer)  # Unsupported: no CephFS
+    def _client(self, directory=None):
+        # Unsupported: no CephFS. The clients see only their directory of the run.
+        fs = self.target.shared_filesystem(self.work_dir / "cephfs", self.namer, directory)
         return fs, fs.new_client()
 
     def write(self):
@@ -20,6 +21,7 @@ class CephfsFiles(Part):
         top = self.namer("ledger")
         try:
             (client.root / top).mkdir()
+            directory = fs.release_directory()  # read back later through other clients
             rng = sizes_rng(3)
             files = {}
             for n in range(COUNT):
@@ -32,14 +34,14 @@ class CephfsFiles(Part):
                 files[name] = sha256(data)
         finally:
             fs.close()
-        return {"fs": fs.fs_name, "dir": top, "count": COUNT, "files": files}
+        return {"fs": fs.fs_name, "root": directory, "dir": top, "count": COUNT, "files": files}
 
     def verify(self, record, findings):
-        fs, client = self._client()
+        fs, client = self._client(record["root"])
         try:
             top = client.root / record["dir"]
             if not top.is_dir():
-                findings.error = f"directory /{record['dir']} is gone"
+                findings.error = f"directory {self.where(record)} is gone"
                 return
             for name, expected in sorted(record["files"].items()):
                 path = top / name
@@ -57,7 +59,7 @@ class CephfsFiles(Part):
             fs.close()
 
     def where(self, record):
-        return f"/{record['dir']}"
+        return f"{record['root']}/{record['dir']}"
 
     def describe(self, record):
-        return f"{record['count']} CephFS files in /{record['dir']}"
+        return f"{record['count']} CephFS files in {self.where(record)}"

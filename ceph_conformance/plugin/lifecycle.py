@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .. import options as opts
+from .. import secrets
 from ..errors import SetupError
 from ..host.processes import become_subreaper
 from ..host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
@@ -51,6 +52,7 @@ def pytest_configure(config):
     worker_input = getattr(config, "workerinput", None)
     run_id = worker_input["ceph_run_id"] if worker_input else new_run_id()
     run = Run(run_id, Path(options.run_root) / run_id, Path(options.report_dir) / run_id, worker_id())
+    secrets.share(run.session_dir / "secrets")  # every process of the run masks every process's secrets
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")

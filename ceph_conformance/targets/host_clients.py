@@ -32,9 +32,11 @@ class HostClients:
             raise Unsupported(f"target {self.name}: the cluster has no CephFS filesystem")
         return wanted or names[0]
 
-    def shared_filesystem(self, work_dir, namer):
+    def shared_filesystem(self, work_dir, namer, directory=None):
+        """CephFS clients confined to one directory of the run: a new one, or `directory` (made by an
+        earlier SharedFilesystem of the run that released it)."""
         self._need_host_tools()
-        return SharedFilesystem(self.client(), self.cephfs_name(), work_dir, namer)
+        return SharedFilesystem(self.client(), self.cephfs_name(), work_dir, namer, directory)
 
     def rbd_pool(self):
         pool = self.options.rbd_pool

@@ -21,7 +21,7 @@ from ...host.ports import free_port, port_in_use
 from ...host.sweep import sweep_run_dir
 from ...payload import GiB
 from ...records import read_record, write_record
-from ...secrets import register
+from ...secrets import register, write_private
 from ...waits import wait_for
 from . import cephconf
 
@@ -115,10 +115,7 @@ class LocalCluster:
         lines = [f"[{name}]", f"\tkey = {key}"]
         for service, cap in (caps or {}).items():
             lines.append(f'\tcaps {service} = "{cap}"')
-        path = self.keyring(name)
-        path.write_text("\n".join(lines) + "\n")
-        path.chmod(0o600)
-        return path
+        return write_private(self.keyring(name), "\n".join(lines) + "\n")
 
     def _start_daemon(self, name, argv):
         log = self.run_dir / "log" / f"{name}.stdout"
@@ -190,10 +187,7 @@ class LocalCluster:
         args = []
         for service, cap in caps.items():
             args += [service, cap]
-        out = self.client().ceph("auth", "get-or-create", name, *args)
-        path = self.keyring(name)
-        path.write_text(out)
-        path.chmod(0o600)
+        write_private(self.keyring(name), self.client().ceph("auth", "get-or-create", name, *args))
 
     def _start_mgr(self, spec, progress):
         self._auth("mgr.x", {"mon": "allow profile mgr", "osd": "allow *", "mds": "allow *"})
