@@ -21,8 +21,10 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_collection_finish(session):
     ctx = context(session.config)
-    # Under xdist the controller collects nothing: the workers write the plan.
-    if ctx is not None and not session.config.pluginmanager.has_plugin("dsession"):
+    # Under xdist the controller collects nothing: the workers write the plan. A session that only
+    # lists checks (--collect-only) runs none: it writes nothing under the run root.
+    runs_checks = ctx is not None and (ctx.preflight_passed or not ctx.controller)
+    if runs_checks and not session.config.pluginmanager.has_plugin("dsession"):
         ctx.coordinator.write_plan(session.items, ctx.is_check)
 
 
