@@ -45,8 +45,14 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     rss = (r.get("resource_usage") or {}).get("daemon_rss_mib")
     if rss:
         tr.write_line(f"daemons' resident memory at the end: {rss['total']} MiB")
+    counts = {}
     for m in r["metrics"]:
-        tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
+        if m["unit"] == "count":  # a tally every check keeps (S3 retries): one line with the total
+            counts.setdefault(m["name"], []).append(m["value"])
+        else:
+            tr.write_line(f"  {m['name']}: {m['value']} {m['unit']}  ({m['check'].split('::')[-1]})")
+    for name, values in counts.items():
+        tr.write_line(f"  {name}: {sum(values):g} in all, over {len(values)} checks")
     for st in r.get("disruptive_steps", []):
         tr.write_line(f"  {st['step']} ({st['outcome']}): OSDs {st['osds_before']} -> {st['osds_after']}, raw "
                       f"{st['capacity_before_gib']} -> {st['capacity_after_gib']} GiB, recovery "
