@@ -16,6 +16,7 @@ from ceph_conformance.clients import rows
 from ceph_conformance.clients.block import chunks_differ, fs_size_bytes, read_uncached, write_sequential
 from ceph_conformance.clients.mariadb import MariaDB
 from ceph_conformance.payload import MiB
+from ceph_conformance.waits import wait_for
 from fixtures.block import ROW_BYTES, ROWS, TABLE, GiB
 
 pytestmark = pytest.mark.block
@@ -115,10 +116,16 @@ def test_reattach_as_a_new_client_keeps_data(database, new_volume, block_dir):
     before = _watchers(database.volume)  # may include watchers other than ours (the mgr's)
     database.stop()
     database.start(new_volume.elsewhere(database.volume, "node-b"), block_dir / "db-node-b")
-    after = _watchers(database.volume)
-    assert after - before and before - after, (
-        f"not a new client session: Ceph lists watchers {sorted(after)} on {database.volume.spec}, "
-        f"before the re-attach {sorted(before)}")
+
+    def new_session():
+        after = _watchers(database.volume)
+        return bool(after - before and before - after), (
+            f"Ceph lists watchers {sorted(after)}, before the re-attach {sorted(before)}")
+
+    # A client that ended without closing the image keeps its watch until the OSDs time it out
+    # (osd_client_watch_timeout, 30 s): the old session must be gone by then.
+    wait_for(new_session, what=f"a new client session on {database.volume.spec} and the old one gone",
+             timeout=45, interval=1)
     _same_rows(database, "attaching the volume as a new client elsewhere")
 
 

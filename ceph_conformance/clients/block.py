@@ -81,7 +81,9 @@ class RbdVolume:
             self.device = None
         if self.fuse_pid:
             unmount(self.fuse_dir, busy_timeout=30)
-            processes.stop(self.fuse_pid, str(self.fuse_dir), timeout=30)
+            # With its mount gone rbd-fuse closes the image and ends. A signal during that would
+            # leave its watch on the image until the OSDs time it out (30 s), as a crash does.
+            processes.stop(self.fuse_pid, str(self.fuse_dir), timeout=30, grace=20)
             self.fuse_pid = None
 
     def detach(self):

@@ -48,14 +48,16 @@ class FuseMount:
 
     def unmount(self, timeout=30):
         """Unmount and end the client; by SIGKILL and lazily if the filesystem does not answer."""
+        grace = 10  # a client whose mount is gone ends its MDS session and exits by itself
         try:
             unmount(self.mountpoint, busy_timeout=timeout, lazy=False)
         except UnmountError:
             if self.pid:
                 processes.kill(self.pid, str(self.mountpoint))
             unmount(self.mountpoint, busy_timeout=0, lazy=True)
+            grace = 0
         if self.pid:
-            processes.stop(self.pid, str(self.mountpoint), timeout=timeout)
+            processes.stop(self.pid, str(self.mountpoint), timeout=timeout, grace=grace)
 
 
 class SharedFilesystem:

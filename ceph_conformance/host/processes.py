@@ -133,12 +133,18 @@ def _signal(pid, sig):
         pass
 
 
-def stop(pid, marker, timeout=15.0):
-    """SIGTERM, wait up to timeout, then SIGKILL. Returns 'gone' (was not running), 'stopped',
-    'killed', or 'still running (<state>) after SIGKILL' when even that did not end it."""
+def stop(pid, marker, timeout=15.0, grace=0.0):
+    """SIGTERM, wait up to timeout, then SIGKILL. Returns 'gone' (was not running), 'exited' (ended
+    by itself within grace), 'stopped', 'killed', or 'still running (<state>) after SIGKILL' when
+    even that did not end it.
+
+    grace: seconds to let a process that was already told to end another way (its FUSE mount
+    unmounted) finish on its own first; a signal could cut its clean shutdown short."""
     if not is_alive(pid, marker) or pid in _protected():
         reap(pid)
         return "gone"
+    if grace and _wait_gone(pid, grace):
+        return "exited"
     _signal(pid, signal.SIGTERM)
     if _wait_gone(pid, timeout):
         return "stopped"

@@ -74,6 +74,24 @@ def test_stop_escalates_to_sigkill_within_its_bound(tmp_path):
         stubborn.wait()
 
 
+def test_stop_lets_a_process_that_is_ending_finish_without_a_signal(tmp_path):
+    """As rbd-fuse after its mount is gone: signalled while closing, it would leave its image
+    watched; given a grace, it ends by itself and is never signalled."""
+    signalled = tmp_path / "signalled"
+    ending = subprocess.Popen(
+        [sys.executable, "-c", "import pathlib, signal, sys, time; signal.signal(signal.SIGTERM, lambda *_: "
+         f"(pathlib.Path({str(signalled)!r}).touch(), sys.exit(3))); print('ready', flush=True); time.sleep(1)"],
+        start_new_session=True, stdout=subprocess.PIPE, text=True,
+        env={**os.environ, processes.OWNER_ENV: str(tmp_path)})
+    try:
+        assert ending.stdout.readline().strip() == "ready"
+        assert processes.stop(ending.pid, str(tmp_path), timeout=5, grace=10) == "exited"
+        assert not signalled.exists(), "it was signalled instead of ending by itself"
+    finally:
+        ending.kill()
+        ending.wait()
+
+
 def test_a_reused_pid_is_never_taken_for_the_run(tmp_path):
     stranger = _sleeper(tmp_path / "someone-else")
     try:
