@@ -34,6 +34,7 @@ unit: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 ## Compare runs: bring-up phases, time to HEALTH_OK and the object run, medians over several runs.
 bench: deps venv

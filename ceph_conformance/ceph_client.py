@@ -1,42 +1,61 @@
-"""Runs Ceph's command-line tools (ceph, rados, rbd, radosgw-admin) against one cluster."""
+"""Ceph's command-line tools (ceph, rados, rbd, radosgw-admin) against one cluster, through the
+target's CephTools (dataplane/tools.py): a subprocess here, an exec in a toolbox pod elsewhere."""
 
 import json
+from types import SimpleNamespace
 
-from .commands import run
+from .errors import CommandError
 
 
 class CephClient:
-    """One cluster, one client identity. Targets differ only in how the tools are reached."""
+    """One cluster, one client identity. Targets differ only in their CephTools."""
 
-    def __init__(self, conf, keyring=None, name="client.admin", timeout=60.0):
-        self.conf = str(conf)
-        self.keyring = str(keyring) if keyring else None
-        self.name = name
+    def __init__(self, tools, timeout=60.0):
+        self.tools = tools
         self.timeout = timeout
 
-    def identity_args(self):
-        args = ["-c", self.conf, "-n", self.name]
-        if self.keyring:
-            args += ["-k", self.keyring]
-        return args
+    @classmethod
+    def on_host(cls, conf, keyring=None, name="client.admin", timeout=60.0):
+        """The tools run on this host with conf and keyring."""
+        from .targets.host_clients.tools import HostCephTools
+
+        return cls(HostCephTools(conf, keyring, name), timeout)
+
+    @property
+    def name(self):
+        return getattr(self.tools, "name", "client.admin")
+
+    def tool_bytes(self, tool, *args, input=None, timeout=None):
+        """Run one of Ceph's tools; return its stdout as bytes. Raises CommandError on failure."""
+        __tracebackhide__ = True
+        result = self.tools.run(tool, args, input=input, timeout=timeout or self.timeout)
+        if result.returncode != 0:
+            said = result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
+            raise CommandError(result.argv, result.returncode, said)
+        return result.stdout
 
     def tool(self, tool, *args, input=None, timeout=None):
-        """Run one of Ceph's tools with this identity; return its stdout."""
+        """Run one of Ceph's tools; return its stdout as text."""
         __tracebackhide__ = True
-        argv = [tool, *self.identity_args(), *args]
-        return run(argv, input=input, timeout=timeout or self.timeout).stdout
+        data = input.encode() if isinstance(input, str) else input
+        return self.tool_bytes(tool, *args, input=data, timeout=timeout).decode(errors="replace")
+
+    def _connect_timeout(self, t):
+        # --connect-timeout keeps a dead mon from stalling the CLI past our own bound.
+        return ["--connect-timeout", str(int(max(5, t - 5)))]
 
     def ceph(self, *args, input=None, timeout=None):
         __tracebackhide__ = True
         t = timeout or self.timeout
-        # --connect-timeout keeps a dead mon from stalling the CLI past our own bound.
-        return self.tool("ceph", "--connect-timeout", str(int(max(5, t - 5))), *args, input=input, timeout=t)
+        return self.tool("ceph", *self._connect_timeout(t), *args, input=input, timeout=t)
 
     def run_ceph(self, *args, timeout=None):
-        """`ceph ...` whose exit status is part of the answer (ok-to-stop): the CompletedProcess."""
+        """`ceph ...` whose exit status is part of the answer (ok-to-stop): returncode, stdout and
+        stderr (text)."""
         t = timeout or self.timeout
-        argv = ["ceph", *self.identity_args(), "--connect-timeout", str(int(max(5, t - 5))), *args]
-        return run(argv, timeout=t, check=False)
+        result = self.tools.run("ceph", [*self._connect_timeout(t), *args], timeout=t)
+        return SimpleNamespace(returncode=result.returncode, stdout=result.stdout.decode(errors="replace"),
+                               stderr=result.stderr.decode(errors="replace"))
 
     def ceph_json(self, *args, timeout=None):
         __tracebackhide__ = True

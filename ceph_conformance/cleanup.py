@@ -9,10 +9,10 @@ prefix and the run is this one or provably dead (cluster_runs), never a live run
 from dataclasses import dataclass, field
 
 from . import cluster_runs
-from .clients.block import RbdVolume
-from .clients.cephfs import AdminRoot
 from .clients.rgw_admin import RgwAdmin
 from .errors import CommandError
+from .targets.host_clients.cephfs import AdminRoot
+from .targets.host_clients.rbd import RbdVolume
 
 
 @dataclass

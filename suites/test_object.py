@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from ceph_conformance.clients.rgw_admin import S3Credentials
-from ceph_conformance.clients.s3 import expect_error, make_client
+from ceph_conformance.clients.s3 import S3Credentials, expect_error, make_client
 from ceph_conformance.clients.web import http_get
 from ceph_conformance.payload import MiB, Timer, difference, sha256
 

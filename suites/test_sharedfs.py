@@ -1,66 +1,42 @@
 """Shared filesystem: several CephFS clients see one tree consistently, and apps keep data there.
 
 Every check runs under --io-timeout: I/O that blocks (no MDS, inactive PGs) fails the check with
-what Ceph's health says.
+what Ceph's health says. The clients and the programs they run come from the target
+(dataplane/sharedfs.py): mounts on this host, or pods sharing a volume.
 """
 
 import errno
-import os
-import subprocess
-import sys
+import hashlib
 import textwrap
 import time
 
 import pytest
 
-from ceph_conformance.clients.nginx import Nginx
 from ceph_conformance.clients.web import http_get
-from ceph_conformance.host.ports import free_port
-from ceph_conformance.payload import MiB, Timer, difference, sha256
+from ceph_conformance.payload import MiB, Timer, difference, random_bytes, sha256
 
 pytestmark = pytest.mark.sharedfs
-
-
-def _write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _read(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _drop_cache(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
 
 
 @pytest.mark.smoke
 @pytest.mark.parametrize("size", [0, 4096, MiB], ids=["0B", "4KiB", "1MiB"])
 def test_file_written_on_one_client_reads_identically_on_the_other(shared, size):
-    data = os.urandom(size)
-    _write(shared.a / "from-a", data)
-    got = _read(shared.b / "from-a")
+    data = random_bytes(size)
+    shared.a.write("from-a", data)
+    got = shared.b.read("from-a")
     assert sha256(got) == sha256(data), f"client B read {len(got)} bytes that differ from the {size} client A wrote"
-    _write(shared.b / "from-b", data[::-1])
-    wrong = difference(_read(shared.a / "from-b"), data[::-1])
+    shared.b.write("from-b", data[::-1])
+    wrong = difference(shared.a.read("from-b"), data[::-1])
     assert not wrong, f"client A read other data than client B wrote: {wrong}"
 
 
 def test_large_file_crosses_clients_intact(shared, record_metric):
     size = 64 * MiB
-    data = os.urandom(size)
+    data = random_bytes(size)
     with Timer() as write:
-        _write(shared.a / "large", data)
-    _drop_cache(shared.b / "large")
+        shared.a.write("large", data)
     with Timer() as read:
-        got = _read(shared.b / "large")
+        got = shared.b.read("large", uncached=True)
     assert len(got) == size and sha256(got) == sha256(data), "64 MiB file differs on the other client"
     record_metric("cephfs_write_64MiB", write.mb_per_s(size), "MB/s")
     record_metric("cephfs_read_64MiB_other_client", read.mb_per_s(size), "MB/s")
@@ -68,22 +44,22 @@ def test_large_file_crosses_clients_intact(shared, record_metric):
 
 def test_metadata_changes_are_seen_by_the_other_client(shared):
     a, b = shared.a, shared.b
-    (a / "d" / "e").mkdir(parents=True)
-    _write(a / "f", b"content")
-    os.rename(a / "f", a / "g")
-    os.chmod(a / "g", 0o640)
-    os.link(a / "g", a / "h")
-    os.symlink("g", a / "s")
-    assert (b / "d" / "e").is_dir(), "nested directory made on A is missing on B"
-    assert not (b / "f").exists(), "B still sees the name A renamed away"
-    st = os.stat(b / "g")
-    assert oct(st.st_mode & 0o777) == oct(0o640), f"B sees mode {oct(st.st_mode & 0o777)}, A set 0o640"
-    assert st.st_nlink == 2 and os.stat(b / "h").st_ino == st.st_ino, "hard link made on A is not one inode on B"
-    assert os.readlink(b / "s") == "g" and _read(b / "s") == b"content", "symlink made on A does not resolve on B"
-    os.unlink(b / "h")
-    os.rmdir(b / "d" / "e")
-    assert not (a / "h").exists() and not (a / "d" / "e").exists(), "A still sees what B removed"
-    assert os.stat(a / "g").st_nlink == 1, "link count on A did not drop after B unlinked"
+    a.mkdir("d/e", parents=True)
+    a.write("f", b"content")
+    a.rename("f", "g")
+    a.chmod("g", 0o640)
+    a.link("g", "h")
+    a.symlink("g", "s")
+    assert b.is_dir("d/e"), "nested directory made on A is missing on B"
+    assert not b.exists("f"), "B still sees the name A renamed away"
+    st = b.stat("g")
+    assert oct(st.mode & 0o777) == oct(0o640), f"B sees mode {oct(st.mode & 0o777)}, A set 0o640"
+    assert st.nlink == 2 and b.stat("h").ino == st.ino, "hard link made on A is not one inode on B"
+    assert b.readlink("s") == "g" and b.read("s") == b"content", "symlink made on A does not resolve on B"
+    b.unlink("h")
+    b.rmdir("d/e")
+    assert not a.exists("h") and not a.exists("d/e"), "A still sees what B removed"
+    assert a.stat("g").nlink == 1, "link count on A did not drop after B unlinked"
 
 
 # Run as separate processes, one per mount: real concurrent clients, not threads of one.
@@ -117,37 +93,33 @@ _COUNTER = textwrap.dedent("""
 """)
 
 
-def _run_both(script, args_a, args_b, timeout):
-    """Run one program per client at once. Bounded below the check's own bound, so that a hung
-    client is killed and named here, with what it printed, rather than left behind."""
-    procs = {tag: subprocess.Popen([sys.executable, "-c", script, *map(str, args)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-             for tag, args in (("A", args_a), ("B", args_b))}
+def _run_both(shared, script, args_a, args_b, timeout):
+    """Run one program per client at once, each in the shared directory as its client sees it.
+    Bounded below the check's own bound, so that a hung client is killed and named here, with
+    what it printed, rather than left behind."""
+    programs = {tag: client.start(["python3", "-c", script, *map(str, args)])
+                for tag, client, args in (("A", shared.a, args_a), ("B", shared.b, args_b))}
     deadline = time.monotonic() + timeout
-    printed = {}
+    results = {}
     try:
-        for tag, p in procs.items():
-            printed[tag], _ = p.communicate(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        hung = [tag for tag, p in procs.items() if p.poll() is None]
-        for p in procs.values():
-            p.kill()
-        for tag, p in procs.items():
-            try:
-                printed[tag], _ = p.communicate(timeout=10)
-            except subprocess.TimeoutExpired:  # stuck in the kernel on the filesystem: say so
-                printed.setdefault(tag, "(no output: the process did not die within 10s of SIGKILL)")
-        said = "; ".join(f"client {t} printed: {(printed.get(t) or '').strip()[-300:]!r}" for t in procs)
+        for tag, program in programs.items():
+            results[tag] = program.wait(max(0.1, deadline - time.monotonic()))
+    except TimeoutError:
+        hung = [tag for tag, program in programs.items() if program.running()]
+        for program in programs.values():
+            program.kill()
+        said = "; ".join(f"client {t} printed: {(p.wait(10).output or '').strip()[-300:]!r}"
+                         for t, p in programs.items())
         pytest.fail(f"client {' and '.join(hung)} did not finish within {timeout:.0f}s; {said}", pytrace=False)
-    for tag, p in procs.items():
-        assert p.returncode == 0, f"client {tag}'s process failed: {printed[tag].strip()[-500:]}"
+    for tag, result in results.items():
+        assert result.returncode == 0, f"client {tag}'s process failed: {result.output.strip()[-500:]}"
 
 
 def test_appends_under_fcntl_locks_lose_no_line(shared):
     n = 150
-    _write(shared.a / "log", b"")
-    _run_both(_APPENDER, (shared.a / "log", "A", n), (shared.b / "log", "B", n), shared.client_bound)
-    lines = _read(shared.a / "log").decode().splitlines()
+    shared.a.write("log", b"")
+    _run_both(shared, _APPENDER, ("log", "A", n), ("log", "B", n), shared.client_bound)
+    lines = shared.a.read("log").decode().splitlines()
     expected = {f"{tag} {i:05d} {'x' * 40}" for tag in "AB" for i in range(n)}
     missing, extra = expected - set(lines), [line for line in lines if line not in expected]
     assert not missing and not extra and len(lines) == 2 * n, (
@@ -157,9 +129,9 @@ def test_appends_under_fcntl_locks_lose_no_line(shared):
 
 def test_counter_under_lock_reaches_exact_total(shared):
     n = 100
-    _write(shared.a / "counter", b"0")
-    _run_both(_COUNTER, (shared.a / "counter", n), (shared.b / "counter", n), shared.client_bound)
-    total = int(_read(shared.b / "counter"))
+    shared.a.write("counter", b"0")
+    _run_both(shared, _COUNTER, ("counter", n), ("counter", n), shared.client_bound)
+    total = int(shared.b.read("counter"))
     assert total == 2 * n, f"counter ended at {total} after {2 * n} locked increments from two clients"
 
 
@@ -178,16 +150,13 @@ _PUBLISHER = textwrap.dedent("""
 
 
 def test_atomic_publish_is_never_seen_partially(shared):
-    import hashlib
-
-    writer = subprocess.Popen([sys.executable, "-c", _PUBLISHER, str(shared.a), "12"], stderr=subprocess.PIPE,
-                              text=True)
+    writer = shared.a.start(["python3", "-c", _PUBLISHER, ".", "12"])
     complete = torn = 0
     deadline = time.monotonic() + 120
-    while writer.poll() is None and time.monotonic() < deadline:
+    while writer.running() and time.monotonic() < deadline:
         time.sleep(0.02)  # reading flat out makes the clients trade capabilities more than they work
         try:
-            data = _read(shared.b / "published")
+            data = shared.b.read("published")
         except FileNotFoundError:
             continue
         digest, _, body = data.partition(b"\n")
@@ -195,46 +164,63 @@ def test_atomic_publish_is_never_seen_partially(shared):
             complete += 1
         else:
             torn += 1
-    _, err = writer.communicate(timeout=60)
-    assert writer.returncode == 0, f"publisher failed: {err.strip()[-500:]}"
+    try:
+        result = writer.wait(60)
+    except TimeoutError:
+        writer.kill()
+        pytest.fail(f"the publisher on client A did not finish: {writer.wait(10).output.strip()[-300:]!r}",
+                    pytrace=False)
+    assert result.returncode == 0, f"publisher failed: {result.output.strip()[-500:]}"
     assert torn == 0, f"client B saw {torn} partial files out of {complete + torn} reads of a file renamed into place"
     assert complete > 0, "client B never saw the published file"
 
 
-def test_directory_quota_is_enforced_and_lifted(shared):
-    quota = 8 * MiB
-    os.setxattr(shared.a, "ceph.quota.max_bytes", str(quota).encode())
-    assert int(os.getxattr(shared.a, "ceph.quota.max_bytes")) == quota
-    written, refused = 0, None
-    chunk = os.urandom(MiB)
+# Writes 1 MiB chunks with fsync until refused; says how far it got and with which errno.
+_FILLER = textwrap.dedent("""
+    import os, sys
+    chunk, written = os.urandom(1 << 20), 0
     try:
-        with open(shared.a / "filler", "wb") as f:
-            for _ in range(64):  # the client enforces the quota with some slack: allow up to 8x
+        with open(sys.argv[1], "wb") as f:
+            for _ in range(int(sys.argv[2])):
                 f.write(chunk)
                 f.flush()
                 os.fsync(f.fileno())
                 written += len(chunk)
     except OSError as exc:
-        refused = exc
-    assert refused is not None, f"wrote {written // MiB} MiB into a directory with an 8 MiB quota"
-    assert refused.errno == errno.EDQUOT, f"over quota the write failed with {refused!r}, not EDQUOT"
-    os.setxattr(shared.a, "ceph.quota.max_bytes", b"0")  # 0 lifts the quota
-    os.unlink(shared.a / "filler")
-    _write(shared.a / "after", os.urandom(16 * MiB))
-    assert os.path.getsize(shared.a / "after") == 16 * MiB
+        print(written, exc.errno, exc.strerror)
+    else:
+        print(written, 0, "not refused")
+""")
 
 
-def test_nginx_serves_files_the_other_client_wrote(shared, run_context):
-    pages = {"index.html": b"<h1>served from CephFS</h1>", "blob.bin": os.urandom(2 * MiB)}
+def test_directory_quota_is_enforced_and_lifted(shared):
+    quota = 8 * MiB
+    shared.a.setxattr(".", "ceph.quota.max_bytes", str(quota).encode())
+    assert int(shared.a.getxattr(".", "ceph.quota.max_bytes")) == quota
+    # The client enforces the quota with some slack: allow up to 8x.
+    result = shared.a.run(["python3", "-c", _FILLER, "filler", "64"], timeout=shared.client_bound)
+    assert result.returncode == 0, f"the writer failed: {result.output.strip()[-500:]}"
+    written, err, said = result.output.split(maxsplit=2)
+    written, err = int(written), int(err)
+    assert err != 0, f"wrote {written // MiB} MiB into a directory with an 8 MiB quota"
+    assert err == errno.EDQUOT, f"over quota the write failed with errno {err} ({said.strip()}), not EDQUOT"
+    shared.a.setxattr(".", "ceph.quota.max_bytes", b"0")  # 0 lifts the quota
+    shared.a.unlink("filler")
+    shared.a.write("after", random_bytes(16 * MiB))
+    assert shared.b.stat("after").size == 16 * MiB
+
+
+def test_nginx_serves_files_the_other_client_wrote(shared):
+    pages = {"index.html": b"<h1>served from CephFS</h1>", "blob.bin": random_bytes(2 * MiB)}
     for name, body in pages.items():
-        _write(shared.b / name, body)
-    server = Nginx(shared.a, run_context.run.run_dir / "clients" / f"nginx-{run_context.run.worker}", free_port())
-    server.start()
+        shared.b.write(name, body)
+    app = shared.fs.web_app(shared.a, ".")
+    app.start()
     try:
         for name, body in pages.items():
-            status, got = http_get(f"{server.url}/{name}", timeout=60)
+            status, got = http_get(f"{app.url}/{name}", timeout=60)
             assert status == 200, f"nginx answered HTTP {status} for {name}, which client B wrote"
             wrong = difference(got, body)
             assert not wrong, f"nginx served other bytes for {name}: {wrong}"
     finally:
-        server.stop()
+        app.stop()

@@ -1,20 +1,10 @@
 """S3 users through radosgw-admin: temporary users for a run, removed with their data."""
 
 import json
-from dataclasses import dataclass
 
 from ..errors import CommandError
 from ..secrets import register
-
-
-@dataclass(frozen=True)
-class S3Credentials:
-    uid: str
-    access_key: str
-    secret_key: str
-
-    def __repr__(self):  # never print the secret, not even in a failing assertion
-        return f"S3Credentials(uid={self.uid!r}, access_key={self.access_key!r}, secret_key=***)"
+from .s3 import S3Credentials
 
 
 class RgwAdmin:

@@ -1,10 +1,21 @@
 """S3 through boto3: clients, and run-scoped buckets that are removed after each check."""
 
 import threading
+from dataclasses import dataclass
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
+
+
+@dataclass(frozen=True)
+class S3Credentials:
+    uid: str
+    access_key: str
+    secret_key: str
+
+    def __repr__(self):  # never print the secret, not even in a failing assertion
+        return f"S3Credentials(uid={self.uid!r}, access_key={self.access_key!r}, secret_key=***)"
 
 
 class RetryLog:

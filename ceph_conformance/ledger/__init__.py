@@ -42,10 +42,10 @@ class Verdict:
 
 
 class Ledger:
-    def __init__(self, target, work_dir, namer, io_timeout):
+    def __init__(self, target, scope, namer, io_timeout):
         self.target = target
         self.io_timeout = io_timeout
-        self.parts = {key: cls(target, work_dir, namer, io_timeout) for key, cls in PARTS.items()}
+        self.parts = {key: cls(target, scope, namer, io_timeout) for key, cls in PARTS.items()}
         self.record = None
 
     # -- writing ------------------------------------------------------------------------------------

@@ -1,13 +1,14 @@
 """What every part of the ledger shares: random payloads, and what a check found."""
 
-import os
 import random
 from dataclasses import dataclass, field
+
+from ..payload import random_bytes
 
 
 def payload(rng, low, high):
     """Incompressible bytes of a random size between low and high."""
-    return os.urandom(rng.randint(low, high))
+    return random_bytes(rng.randint(low, high))
 
 
 def sizes_rng(seed):
@@ -57,9 +58,9 @@ class Part:
 
     kind = "?"
 
-    def __init__(self, target, work_dir, namer, io_timeout):
+    def __init__(self, target, scope, namer, io_timeout):
         self.target = target
-        self.work_dir = work_dir
+        self.scope = scope  # names what this ledger attaches on the target ("ledger-gw0")
         self.namer = namer
         self.io_timeout = io_timeout
 

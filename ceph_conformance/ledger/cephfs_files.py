@@ -1,6 +1,4 @@
-"""Files in a CephFS directory of the run, read back through a fresh ceph-fuse client each time."""
-
-import os
+"""Files in a CephFS directory of the run, read back through a fresh client each time."""
 
 from ..payload import sha256
 from .base import Part, payload, sizes_rng
@@ -13,24 +11,21 @@ class CephfsFiles(Part):
 
     def _client(self, directory=None):
         # Unsupported: no CephFS. The clients see only their directory of the run.
-        fs = self.target.shared_filesystem(self.work_dir / "cephfs", self.namer, directory)
+        fs = self.target.shared_filesystem(f"{self.scope}-cephfs", self.namer, directory)
         return fs, fs.new_client()
 
     def write(self):
         fs, client = self._client()
         top = self.namer("ledger")
         try:
-            (client.root / top).mkdir()
+            client.mkdir(top)
             directory = fs.release_directory()  # read back later through other clients
             rng = sizes_rng(3)
             files = {}
             for n in range(COUNT):
                 name = f"file-{n:03d}"
                 data = payload(rng, 1024, 512 * 1024)
-                with open(client.root / top / name, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
+                client.write(f"{top}/{name}", data)  # fsynced
                 files[name] = sha256(data)
         finally:
             fs.close()
@@ -39,14 +34,13 @@ class CephfsFiles(Part):
     def verify(self, record, findings):
         fs, client = self._client(record["root"])
         try:
-            top = client.root / record["dir"]
-            if not top.is_dir():
+            top = record["dir"]
+            if not client.is_dir(top):
                 findings.error = f"directory {self.where(record)} is gone"
                 return
             for name, expected in sorted(record["files"].items()):
-                path = top / name
                 try:
-                    data = path.read_bytes()
+                    data = client.read(f"{top}/{name}")
                 except FileNotFoundError:
                     findings.missing.append(name)
                 except OSError as exc:

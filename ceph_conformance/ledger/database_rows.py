@@ -1,12 +1,11 @@
-"""Database rows in MariaDB whose datadir is on an RBD volume.
+"""Database rows in a database whose data directory is on an RBD volume.
 
-Each verification maps the volume afresh, starts MariaDB on it, reads every row back and stops
-it again: a client reconnecting after the disruption, as a pod rescheduled would. The rows are
-compared with the CRC32 of (id, payload) kept as they were generated (clients/rows.py).
+Each verification attaches the volume afresh, starts the database on it, reads every row back
+and stops it again: a client reconnecting after the disruption, as a pod rescheduled would. The
+rows are compared with the CRC32 of (id, payload) kept as they were generated (clients/rows.py).
 """
 
 from ..clients import rows
-from ..clients.mariadb import MariaDB
 from ..payload import GiB
 from .base import Part
 
@@ -16,43 +15,33 @@ ROWS, ROW_BYTES = 20_000, 1024
 class DatabaseRows(Part):
     kind = "database rows"
 
-    def _volume(self, image):
-        return self.target.block_volume(self.work_dir / "block", image)  # Unsupported: no block
-
-    def _server(self, volume):
-        return MariaDB(volume.mountpoint / "mysql", self.work_dir / "db")
+    def _storage(self):
+        return self.target.block_storage(f"{self.scope}-block", self.namer)  # Unsupported: no block
 
     def write(self):
-        volume = self._volume(self.namer("ledger-db")).create(GiB)
-        volume.attach(mkfs=True)
-        server = self._server(volume)
+        db = self._storage().database(GiB)
         try:
-            server.initialize()
-            server.start()
-            with server.connect() as conn:
+            with db.connect() as conn:
                 with conn.cursor() as cur:
                     cur.execute("CREATE DATABASE ledger")
                 expected = rows.load(conn, "ledger.entries", ROWS, ROW_BYTES)
         finally:
-            server.stop()
-            volume.detach()
-        return {"pool": volume.pool, "image": volume.image, "count": ROWS, **expected.to_record()}
+            db.stop()
+        pool, image = db.spec.split("/", 1)
+        return {"pool": pool, "image": image, "count": ROWS, **expected.to_record()}
 
     def verify(self, record, findings):
-        volume = self._volume(record["image"])
-        volume.attach()
-        server = self._server(volume)
+        db = self._storage().database_of(record["image"])
         try:
             try:
-                server.start(timeout=min(120, self.io_timeout))
+                db.start(timeout=min(120, self.io_timeout))
             except Exception as exc:  # noqa: BLE001 - a database that cannot start is the finding
-                findings.error = f"MariaDB did not start on {volume.spec}: {exc}"
+                findings.error = f"the database did not start on {db.spec}: {exc}"
                 return
-            with server.connect() as conn:
+            with db.connect() as conn:
                 seen = rows.read(conn, "ledger.entries")
         finally:
-            server.stop()
-            volume.detach()
+            db.stop()
         difference = rows.compare(seen, rows.RowSet.from_record(record))
         findings.checked = len(record["crc32"])
         findings.missing += [f"id {i}" for i in difference.missing]

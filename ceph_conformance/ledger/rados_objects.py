@@ -6,9 +6,7 @@ its state and the OSDs it last lived on.
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from ..commands import run
 from ..errors import CommandError
 from ..payload import sha256
 from .base import Part, payload, sizes_rng
@@ -25,43 +23,34 @@ class RadosObjects(Part):
         pool = self.namer("ledger")
         ceph.ceph("osd", "pool", "create", pool, "8", "8")
         ceph.ceph("osd", "pool", "application", "enable", pool, "conformance")
-        tmp = Path(self.work_dir) / "rados"
-        tmp.mkdir(parents=True, exist_ok=True)
         rng = sizes_rng(1)
         objects = {}
         for n in range(COUNT):
             name = f"obj-{n:03d}"
             data = payload(rng, 4 * 1024, 256 * 1024)
-            path = tmp / name
-            path.write_bytes(data)
-            ceph.tool("rados", "-p", pool, "put", name, path, timeout=120)
-            path.unlink()
+            ceph.tool_bytes("rados", "-p", pool, "put", name, "-", input=data, timeout=120)  # from stdin
             objects[name] = sha256(data)
         return {"pool": pool, "count": COUNT, "objects": objects}
 
     def verify(self, record, findings):
         ceph = self.target.client()
+        tools = self.target.tools()
         pool = record["pool"]
-        tmp = Path(self.work_dir) / "rados-verify"
-        tmp.mkdir(parents=True, exist_ok=True)
 
         def read(name):
-            path = tmp / name
-            argv = ["rados", *ceph.identity_args(), "-p", pool, "get", name, path,
+            args = ["-p", pool, "get", name, "-",  # to stdout
                     f"--rados_osd_op_timeout={OP_TIMEOUT}", f"--rados_mon_op_timeout={OP_TIMEOUT}"]
             try:
-                proc = run(argv, timeout=OP_TIMEOUT + 30, check=False)
+                result = tools.run("rados", args, timeout=OP_TIMEOUT + 30)
             except CommandError as exc:
                 return name, "unreadable", str(exc)
-            try:
-                if proc.returncode != 0:
-                    # "error getting pool/obj: (110) Connection timed out": the errno part says it.
-                    said = " ".join((proc.stderr or proc.stdout).split()).rsplit(": ", 1)[-1][-200:]
-                    kind = "missing" if "No such file or directory" in said else "unreadable"
-                    return name, kind, said
-                return name, "ok" if sha256(path.read_bytes()) == record["objects"][name] else "changed", ""
-            finally:
-                path.unlink(missing_ok=True)
+            if result.returncode != 0:
+                # "error getting pool/obj: (110) Connection timed out": the errno part says it.
+                said = " ".join((result.stderr or result.stdout).decode(errors="replace").split())
+                said = said.rsplit(": ", 1)[-1][-200:]
+                kind = "missing" if "No such file or directory" in said else "unreadable"
+                return name, kind, said
+            return name, "ok" if sha256(result.stdout) == record["objects"][name] else "changed", ""
 
         unreadable = []
         with ThreadPoolExecutor(max_workers=8) as pool_:

@@ -11,11 +11,8 @@ import pytest
 from .. import options as opts
 from .. import secrets
 from ..errors import SetupError
-from ..host.processes import become_subreaper
-from ..host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
 from ..report import results
 from ..run import Run, new_run_id, worker_id
-from ..targets.local.cluster import stop_run_dir_in_order
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .scheduling import CheckScope
 from .summary import ResultsHooks
@@ -71,7 +68,7 @@ def pytest_configure(config):
             config.option.self_contained_html = True
         if not config.option.xmlpath:
             config.option.xmlpath = str(run.report_dir / "junit.xml")
-        become_subreaper()
+        ctx.target.prepare_runner()
         if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
             # A CI timeout sends SIGTERM: tear down as on Ctrl-C instead of dying with daemons left.
             signal.signal(signal.SIGTERM, _interrupt)
@@ -100,10 +97,8 @@ def pytest_sessionstart(session):
     ctx = context(session.config)
     if ctx is None or not ctx.controller or not ctx.preflight_passed:
         return
-    if ctx.target.sweeps_leftovers():
-        for run_dir, removed in sweep_stale(ctx.options.run_root, stop_in_order=stop_run_dir_in_order).items():
-            ctx.progress(f"swept leftovers of an earlier run {run_dir}: {', '.join(removed)}")
-    write_marker(ctx.run.run_dir, ctx.run.run_id)
+    ctx.target.sweep_crashed_runs(ctx.options.run_root, ctx.progress)
+    ctx.target.claim_run_dir(ctx.run.run_dir, ctx.run.run_id)
     ctx.started = True
 
 
@@ -160,7 +155,7 @@ def _finish(ctx, session, exitstatus):
     teardown_s, teardown_error = None, None
     try:
         if keep:
-            mark_kept(ctx.run.run_dir)
+            ctx.target.keep_run(ctx.run.run_dir)
             ctx.keep_lines = _step(ctx, "describing the kept cluster",
                                    lambda: ctx.target.keep_instructions(ctx.run.run_dir), default=[])
         else:
@@ -180,7 +175,7 @@ def _tear_down(ctx, interrupted):
     t0 = time.monotonic()
     error = None
     try:
-        released = release_clients(ctx.run.run_dir)  # what checks left mounted or running
+        released = ctx.target.release_clients(ctx.run.run_dir)  # what checks left mounted or running
         if released:
             ctx.progress("released clients the checks left: " + ", ".join(released))
         ctx.target.tear_down(ctx.run.run_dir, ctx.progress)
@@ -188,7 +183,7 @@ def _tear_down(ctx, interrupted):
         error = f"{type(exc).__name__}: {exc}"
         ctx.progress(f"teardown failed: {error}; sweeping what is left of the run")
     finally:
-        sweep_run_dir(ctx.run.run_dir)
+        ctx.target.sweep_run(ctx.run.run_dir)
     seconds = round(time.monotonic() - t0, 2)
     ctx.progress(f"teardown done in {seconds}s")
     return seconds, error

@@ -4,7 +4,7 @@ from .existing import ExistingTarget
 from .local.target import LocalTarget
 
 TARGETS = {"local": LocalTarget, "ceph": ExistingTarget}
-# Rook on Kubernetes: designed (DESIGN.md), not built yet; named so the error can say so.
+# Rook on Kubernetes: not built yet; named so the error can say so.
 PLANNED = ("kind", "vagrant", "kubeconfig")
 
 

@@ -6,7 +6,9 @@ Unsupported, which the fixtures turn into a skip naming the target.
 
 from abc import ABC, abstractmethod
 
+from ..ceph_client import CephClient
 from ..errors import Unsupported
+from . import runner
 
 
 class Target(ABC):
@@ -15,6 +17,7 @@ class Target(ABC):
     def __init__(self, options):
         self.options = options
         self.description = {}
+        self.run_dir = None  # the run's directory on this host: records, logs, host clients' files
 
     @abstractmethod
     def preflight(self):
@@ -26,18 +29,39 @@ class Target(ABC):
 
     def attach(self, run_dir, description):
         """Reconnect to a cluster brought up by another process of the same run."""
+        self.run_dir = run_dir
         self.description = description
 
     @abstractmethod
     def tear_down(self, run_dir, progress):
         """Remove what the run created. Returns seconds taken."""
 
+    # -- the data plane (dataplane/): what checks, fixtures and the ledger use -------------------
     @abstractmethod
-    def client(self, timeout=60.0):
-        """A CephClient for `ceph ... --format json` and the other Ceph tools."""
+    def tools(self):
+        """The CephTools that run ceph/rados/rbd/radosgw-admin against the cluster."""
 
-    def s3_endpoint(self):
+    def client(self, timeout=60.0):
+        """A CephClient for `ceph ... --format json` and the other Ceph tools, through tools()."""
+        return CephClient(self.tools(), timeout)
+
+    def rbd_pool(self):
+        """The pool the run's RBD images and the RADOS baseline go to."""
+        raise Unsupported(f"target {self.name} offers no RBD pool")
+
+    def object_store(self):
+        """S3 through RGW: an ObjectStore (endpoint, users)."""
         raise Unsupported(f"target {self.name} offers no S3 endpoint")
+
+    def block_storage(self, scope, namer):
+        """RBD volumes for the run's checks: a BlockStorage. scope names the user ("block-gw0",
+        "ledger-gw0"): what it attaches is kept apart from other users'."""
+        raise Unsupported(f"target {self.name} offers no block volumes")
+
+    def shared_filesystem(self, scope, namer, directory=None):
+        """CephFS clients of one directory of the run: a SharedFilesystem. directory: one released by
+        an earlier SharedFilesystem of the run, to read back what was written there."""
+        raise Unsupported(f"target {self.name} offers no shared filesystem")
 
     def resource_usage(self):
         """What the cluster's processes use on this host, where the target can see them."""
@@ -67,9 +91,31 @@ class Target(ABC):
         """Remove a (failed) host for good: purge its OSDs, remove its host bucket, free its disks."""
         raise Unsupported(f"target {self.name} cannot remove a node")
 
-    def sweeps_leftovers(self):
-        """Whether the run root may hold leftovers of crashed runs of this target."""
-        return False
+    # -- the run on this machine (the plugin calls only these) --------------------------------------
+    def prepare_runner(self):
+        """Before anything starts: adopt what the run's processes leave behind (a subreaper), so
+        teardown can end and collect them."""
+        runner.become_subreaper()
+
+    def sweep_crashed_runs(self, run_root, progress):
+        """Remove what crashed runs of this target left under run_root (none by default)."""
+        return None
+
+    def claim_run_dir(self, run_dir, run_id):
+        """Mark the run directory as this live run's: a later sweep leaves it alone while we live."""
+        runner.write_marker(run_dir, run_id)
+
+    def keep_run(self, run_dir):
+        """--keep-cluster: later sweeps leave the run alone unless told to include kept runs."""
+        runner.mark_kept(run_dir)
+
+    def release_clients(self, run_dir):
+        """End what checks left mounted or running under the run directory; returns what it ended."""
+        return runner.release_clients(run_dir)
+
+    def sweep_run(self, run_dir):
+        """After teardown, whatever passed or failed: nothing of the run stays on this machine."""
+        runner.sweep_run_dir(run_dir)
 
     def keep_instructions(self, run_dir):
         return []

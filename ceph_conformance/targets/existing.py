@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from .. import cluster_runs
-from ..ceph_client import CephClient
 from ..cleanup import cluster_kinds, sweep_cluster
 from ..errors import CommandError, SetupError, Unsupported
 from ..host import packages
 from .base import Target
 from .host_clients import HostClients
+from .host_clients.tools import HostCephTools
 
 
 class ExistingTarget(HostClients, Target):
@@ -33,6 +33,7 @@ class ExistingTarget(HostClients, Target):
             raise SetupError(f"--ceph-keyring {o.ceph_keyring}: no such file; give an admin keyring")
 
     def bring_up(self, run_dir, progress):
+        self.run_dir = Path(run_dir)
         client = self.client(timeout=30)
         try:
             fsid = client.ceph("fsid", timeout=30).strip()
@@ -92,8 +93,8 @@ class ExistingTarget(HostClients, Target):
         raise Unsupported("target ceph: cannot add or remove OSDs, since the suite has no access to the "
                           "cluster's hosts and disks; run the disruptive checks on the local target")
 
-    def client(self, timeout=60.0):
-        return CephClient(self.options.ceph_conf, self.options.ceph_keyring, timeout=timeout)
+    def tools(self):
+        return HostCephTools(self.options.ceph_conf, self.options.ceph_keyring)
 
     def s3_endpoint(self):
         if not self.options.rgw_endpoint:

@@ -55,7 +55,7 @@ def write_stale_rows(ceph, run_dir, work_dir, pool="rbd", ids=range(8)):
     """Leave the rows `ids` reversed on the image of the suite's database, while its server keeps
     serving them unchanged. Returns the image spec."""
     ibd = _one(run_dir.glob("clients/block-*/*/fs/mysql/conformance/data.ibd"), "data file of the block checks")
-    socket = _one(run_dir.glob("clients/block-*/db/mysqld.sock"), "MariaDB socket of the block checks")
+    socket = _one(run_dir.glob("clients/block-*/db-*/mysqld.sock"), "MariaDB socket of the block checks")
     spec = f"{pool}/{ibd.parents[3].name}"
     where = ", ".join(map(str, ids))
     conn = pymysql.connect(unix_socket=str(socket), user="root", autocommit=True)

@@ -14,7 +14,7 @@ RECOVERY_BOUND = 40
 
 def _ceph(run_dir):
     cluster = run_dir / "cluster"
-    return CephClient(cluster / "ceph.conf", cluster / "keyring" / "client.admin.keyring")
+    return CephClient.on_host(cluster / "ceph.conf", cluster / "keyring" / "client.admin.keyring")
 
 
 def _ledger_pool(ceph):

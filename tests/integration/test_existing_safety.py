@@ -13,9 +13,9 @@ import psutil
 import pytest
 
 from ceph_conformance import cluster_runs
-from ceph_conformance.clients.cephfs import AdminRoot, FuseMount, SharedFilesystem
 from ceph_conformance.clients.rgw_admin import RgwAdmin
 from ceph_conformance.host.sweep import mounts_under
+from ceph_conformance.targets.host_clients.cephfs import AdminRoot, FuseClients, FuseMount
 
 from .harness import REPO, run_suite
 
@@ -46,7 +46,7 @@ def user_data(live_cluster, tmp_path):
     """A directory a user of the cluster keeps in CephFS (no suite prefix), removed after the test."""
     ceph = live_cluster.client()
     fs = _fs_name(ceph)
-    root = FuseMount(ceph, ceph.name, ceph.keyring, fs, tmp_path / "mnt-admin", tmp_path).mount()
+    root = FuseMount(ceph, ceph.tools.name, ceph.tools.keyring, fs, tmp_path / "mnt-admin", tmp_path).mount()
     try:
         home = root.root / "home-data"
         (home / "sub").mkdir(parents=True)
@@ -115,7 +115,7 @@ def test_cephfs_clients_reach_only_their_runs_directory(live_cluster, user_data,
     root, before = user_data
     counter = iter(range(1, 100))
     run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-5afe"
-    fs = SharedFilesystem(ceph, _fs_name(ceph), tmp_path / "clients", lambda kind: f"cconf-{run_id}-main-{kind}-"
+    fs = FuseClients(ceph, _fs_name(ceph), tmp_path / "clients", lambda kind: f"cconf-{run_id}-main-{kind}-"
                           f"{next(counter)}")
     try:
         client = fs.new_client()

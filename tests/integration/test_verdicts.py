@@ -5,8 +5,8 @@ import os
 import re
 import time
 
-from ceph_conformance.clients.cephfs import FuseMount
 from ceph_conformance.secrets import _CEPHX_KEY
+from ceph_conformance.targets.host_clients.cephfs import FuseMount
 
 from .harness import RunningSuite, run_suite
 

@@ -3,8 +3,8 @@ of every volume of the module whatever fails."""
 
 import pytest
 
-from ceph_conformance.clients.block import chunks_differ, read_uncached, remove_all, write_sequential
-from ceph_conformance.payload import MiB
+from ceph_conformance.payload import MiB, chunks_differ
+from ceph_conformance.targets.host_clients.rbd import read_uncached, remove_all, write_sequential
 
 
 def test_what_is_read_back_unchanged_passes(tmp_path):

@@ -47,7 +47,7 @@ class Hanging(Part):
 
 
 def test_a_part_that_fails_or_hangs_is_a_finding_not_a_crash():
-    book = Ledger(target=None, work_dir=None, namer=None, io_timeout=0.5)
+    book = Ledger(target=None, scope="ledger-test", namer=None, io_timeout=0.5)
     book.parts = {"flaky": Flaky(None, None, None, 0.5), "hanging": Hanging(None, None, None, 0.5)}
     book.record = {"parts": {"flaky": {"count": 2}, "hanging": {"count": 3}}, "not_offered": {}}
     v = book.verify()

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from ceph_conformance.clients import rows
-from ceph_conformance.clients.mariadb import MariaDB
+from ceph_conformance.targets.host_clients.mariadb import MariaDB
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mariadbd"),
                                 reason="needs root and the distribution's mariadb-server")

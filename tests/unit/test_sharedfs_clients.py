@@ -1,11 +1,15 @@
-"""The shared-filesystem checks' two client programs are bounded: a hung one is killed and named."""
+"""Host shared-filesystem clients: paths stay inside the shared directory, and the checks' client
+programs are bounded (a hung one is killed and named). Real processes, on a local directory."""
 
 import importlib.util
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+
+from ceph_conformance.targets.host_clients.sharedfs import HostFilesystemClient
 
 _SUITE = Path(__file__).resolve().parents[2] / "suites" / "test_sharedfs.py"
 _spec = importlib.util.spec_from_file_location("suite_sharedfs", _SUITE)
@@ -20,10 +24,31 @@ if sys.argv[1] == "B":
 """
 
 
-def test_a_hung_client_is_killed_and_named_with_what_it_printed():
+@pytest.fixture
+def shared(tmp_path):
+    return SimpleNamespace(a=HostFilesystemClient("client.a", tmp_path), b=HostFilesystemClient("client.b", tmp_path))
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../outside", "d/../../outside"])
+def test_a_path_outside_the_shared_directory_is_refused(shared, path):
+    with pytest.raises(ValueError, match="relative to the shared directory"):
+        shared.a.read(path)
+
+
+def test_paths_and_programs_are_relative_to_the_client_directory(shared, tmp_path):
+    shared.a.mkdir("d")
+    sub = shared.a.subdir("d")
+    sub.write("f", b"x")
+    assert (tmp_path / "d" / "f").read_bytes() == b"x"
+    result = sub.run(["python3", "-c", "import os, sys; print(os.listdir('.'), sys.stdin.read())"], input="in",
+                     timeout=30)
+    assert result.returncode == 0 and result.output.strip() == "['f'] in", result
+
+
+def test_a_hung_client_is_killed_and_named_with_what_it_printed(shared):
     t0 = time.monotonic()
     with pytest.raises(pytest.fail.Exception) as failure:
-        suite._run_both(_SCRIPT, ("A",), ("B",), timeout=2)
+        suite._run_both(shared, _SCRIPT, ("A",), ("B",), timeout=2)
     elapsed = time.monotonic() - t0
     message = str(failure.value)
     assert "client B did not finish within 2s" in message, message
@@ -34,13 +59,14 @@ def test_a_hung_client_is_killed_and_named_with_what_it_printed():
     assert not mine, mine
 
 
-def test_clients_that_finish_pass():
-    suite._run_both('import sys; print(sys.argv[1])', ("A",), ("B",), timeout=30)
+def test_clients_that_finish_pass(shared):
+    suite._run_both(shared, 'import sys; print(sys.argv[1])', ("A",), ("B",), timeout=30)
 
 
-def test_a_failing_client_is_named():
+def test_a_failing_client_is_named(shared):
     with pytest.raises(AssertionError, match="client A's process failed: .*boom"):
-        suite._run_both('import sys; sys.exit("boom" if sys.argv[1] == "A" else 0)', ("A",), ("B",), timeout=30)
+        suite._run_both(shared, 'import sys; sys.exit("boom" if sys.argv[1] == "A" else 0)', ("A",), ("B",),
+                        timeout=30)
 
 
 def _is_child_sleeper(pid):

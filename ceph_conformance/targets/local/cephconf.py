@@ -2,7 +2,7 @@
 
 # Production's shape on one host: three mons (a, b, c on their own ports, all in the monmap from
 # the start) and pools of 3 copies that serve I/O with 2, one copy per CRUSH host.
-# Settings that keep it HEALTH_OK (measured, see DESIGN.md): no insecure global_id reclaim, a low
+# Settings that keep it HEALTH_OK (measured on small hosts): no insecure global_id reclaim, a low
 # mon disk-space warning, fixed small pg counts, and a small OSD memory footprint.
 MONS = ("a", "b", "c")
 TEMPLATE = """\

@@ -23,6 +23,7 @@ from ...payload import GiB
 from ...records import read_record, write_record
 from ...secrets import register, write_private
 from ...waits import wait_for
+from ..host_clients.tools import HostCephTools
 from . import cephconf
 
 # Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mons last
@@ -65,7 +66,10 @@ class LocalCluster:
         return str(self.conf)
 
     def client(self, timeout=60.0):
-        return CephClient(self.conf, self.keyring("client.admin"), timeout=timeout)
+        return CephClient(self.tools(), timeout)
+
+    def tools(self):
+        return HostCephTools(self.conf, self.keyring("client.admin"))
 
     @property
     def rgw_endpoint(self):

@@ -10,7 +10,8 @@ from ...host.ports import port_in_use
 from ...payload import GiB
 from ..base import Target
 from ..host_clients import HostClients
-from .cluster import LocalCluster, LocalSpec
+from ..runner import sweep_stale
+from .cluster import LocalCluster, LocalSpec, stop_run_dir_in_order
 
 
 class LocalTarget(HostClients, Target):
@@ -57,6 +58,7 @@ class LocalTarget(HostClients, Target):
             )
 
     def bring_up(self, run_dir, progress):
+        self.run_dir = Path(run_dir)
         self.cluster_dir = Path(run_dir) / "cluster"
         self.cluster = LocalCluster(self.cluster_dir)
         self.cluster.bring_up(self.spec(), progress)
@@ -74,8 +76,8 @@ class LocalTarget(HostClients, Target):
             return 0.0
         return cluster.tear_down(progress, remove_dir=False)
 
-    def client(self, timeout=60.0):
-        return self.cluster.client(timeout)
+    def tools(self):
+        return self.cluster.tools()
 
     def s3_endpoint(self):
         return self.cluster.rgw_endpoint
@@ -112,8 +114,10 @@ class LocalTarget(HostClients, Target):
     def remove_node(self, host, progress=print):
         self._cluster().remove_node(host, progress)
 
-    def sweeps_leftovers(self):
-        return True
+    def sweep_crashed_runs(self, run_root, progress):
+        # Daemons of a crashed run are stopped in their order (OSDs before mons), as at teardown.
+        for run_dir, removed in sweep_stale(run_root, stop_in_order=stop_run_dir_in_order).items():
+            progress(f"swept leftovers of an earlier run {run_dir}: {', '.join(removed)}")
 
     def keep_instructions(self, run_dir):
         c = self.cluster

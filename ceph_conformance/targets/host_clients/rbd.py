@@ -11,15 +11,21 @@ import os
 import time
 from pathlib import Path
 
-from ..commands import run
-from ..errors import CommandError
-from ..host import loopdev, processes
-from ..host.mounts import unmount
-from ..payload import MiB
-from ..waits import wait_for
+from ...commands import run
+from ...errors import CommandError
+from ...host import loopdev, processes
+from ...host.mounts import unmount
+from ...payload import MiB
+from ...waits import wait_for
 
 
 class RbdVolume:
+    # A layer between rbd-fuse's image file and the loop device, or None. A callable
+    # (volume, image_file) -> StorageLayer; part of the storage client path: it ends with it, and
+    # a crash kills it. The project's tests put a write-back cache that ignores flushes here, to
+    # prove that the crash check catches storage that acknowledges writes it never made durable.
+    block_layer = None
+
     def __init__(self, ceph, pool, image, work_dir):
         self.ceph = ceph
         self.pool = pool
@@ -29,6 +35,7 @@ class RbdVolume:
         self.mountpoint = self.work_dir / "fs"
         self.device = None
         self.fuse_pid = None
+        self.layer = None
 
     @property
     def spec(self):
@@ -45,9 +52,9 @@ class RbdVolume:
     def map(self, timeout=60):
         """rbd-fuse + loop device: returns the block device."""
         self.fuse_dir.mkdir(parents=True, exist_ok=True)
-        argv = ["rbd-fuse", "-f", "-c", self.ceph.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
-        if self.ceph.keyring:
-            argv[4:4] = ["-k", self.ceph.keyring]
+        argv = ["rbd-fuse", "-f", "-c", self.ceph.tools.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
+        if self.ceph.tools.keyring:
+            argv[4:4] = ["-k", self.ceph.tools.keyring]
         self.fuse_pid = processes.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir)
         image_file = self.fuse_dir / self.image
 
@@ -57,8 +64,11 @@ class RbdVolume:
             return image_file.exists(), f"{image_file} not there yet"
 
         wait_for(probe, what=f"rbd-fuse exposing {self.spec}", timeout=timeout, interval=0.2)
-        # Direct I/O: the volume's data lives in RBD, not in a page cache of the rbd-fuse file.
-        self.device = loopdev.attach(image_file, direct_io=True)
+        direct_io = True  # the volume's data lives in RBD, not in a page cache of the rbd-fuse file
+        if self.block_layer is not None:
+            self.layer = self.block_layer(self, image_file)
+            image_file, direct_io = self.layer.path, self.layer.direct_io
+        self.device = loopdev.attach(image_file, direct_io=direct_io)
         return self.device
 
     def attach(self, mkfs=False, timeout=60):
@@ -79,6 +89,9 @@ class RbdVolume:
         if self.device:
             loopdev.detach(self.device)
             self.device = None
+        if self.layer:
+            self.layer.stop()
+            self.layer = None
         if self.fuse_pid:
             unmount(self.fuse_dir, busy_timeout=30)
             # With its mount gone rbd-fuse closes the image and ends. A signal during that would
@@ -89,6 +102,25 @@ class RbdVolume:
     def detach(self):
         self.unmount()
         self.unmap()
+
+    def crash(self):
+        """The node dies under the volume: rbd-fuse is SIGKILLed, so nothing it was not asked to
+        flush (and did) reaches RADOS. What is left on this host is then cleared: the filesystem
+        over the dead client is unmounted lazily (its log can no longer be written), the loop
+        device detached, the dead FUSE mount removed. attach() then starts afresh."""
+        if self.layer:
+            self.layer.kill()
+        if self.fuse_pid:
+            processes.kill(self.fuse_pid, str(self.fuse_dir))
+            self.fuse_pid = None
+        unmount(self.mountpoint, busy_timeout=10, lazy=True)
+        if self.device:
+            loopdev.detach(self.device)
+            self.device = None
+        if self.layer:
+            self.layer.stop()  # its mount, now dead
+            self.layer = None
+        unmount(self.fuse_dir, busy_timeout=10, lazy=True)
 
     # -- image operations -----------------------------------------------------------------------
     def grow(self, size_bytes):
@@ -191,14 +223,3 @@ def read_uncached(path, chunk=4 * MiB):
             digests.append(hashlib.sha256(data).hexdigest())
     finally:
         os.close(fd)
-
-
-def chunks_differ(read, written, chunk=4 * MiB):
-    """None when every chunk read back is the one written; else which chunks differ and where."""
-    if read == written:
-        return None
-    if len(read) != len(written):
-        return f"{len(read)} chunks of {chunk // MiB} MiB read back, {len(written)} written"
-    bad = [i for i, (r, w) in enumerate(zip(read, written, strict=True)) if r != w]
-    return (f"{len(bad)} of {len(written)} chunks of {chunk // MiB} MiB read back differ from what was written, "
-            f"the first at offset {bad[0] * chunk} (chunk {bad[0]})")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pymysql
 
-from ..commands import run
-from ..host import processes
-from ..waits import wait_for
+from ...commands import run
+from ...host import processes
+from ...waits import wait_for
 
 
 class MariaDB:

@@ -4,11 +4,11 @@ import os
 import shutil
 from pathlib import Path
 
-from ..host import processes
-from ..host.mounts import UnmountError, is_mounted, unmount
-from ..run import PREFIX
-from ..secrets import write_private
-from ..waits import WaitTimeout, wait_for
+from ...host import processes
+from ...host.mounts import UnmountError, is_mounted, unmount
+from ...run import PREFIX
+from ...secrets import write_private
+from ...waits import wait_for
 
 
 class FuseMount:
@@ -28,7 +28,7 @@ class FuseMount:
 
     def mount(self, timeout=60):
         self.mountpoint.mkdir(parents=True, exist_ok=True)
-        argv = ["ceph-fuse", "-f", "-c", self.ceph.conf, "-n", self.name,
+        argv = ["ceph-fuse", "-f", "-c", self.ceph.tools.conf, "-n", self.name,
                 *(["-k", self.keyring] if self.keyring else []),
                 f"--client_fs={self.fs_name}", f"--client_mountpoint={self.subdir}",
                 # Per-mount socket and log: two clients of one host must not share them.
@@ -60,7 +60,7 @@ class FuseMount:
             processes.stop(self.pid, str(self.mountpoint), timeout=timeout, grace=grace)
 
 
-class SharedFilesystem:
+class FuseClients:
     """CephFS as a target offers it on this host: client identities and their mounts.
 
     The clients see one directory of the filesystem, `/<cconf-<run>-...-fs-N>`, made for them:
@@ -130,7 +130,7 @@ class AdminRoot:
     def __init__(self, ceph, fs_name, work_dir, timeout=60):
         self.work_dir = Path(work_dir)
         self.timeout = timeout
-        self.mount = FuseMount(ceph, ceph.name, ceph.keyring, fs_name, self.work_dir / "mnt" / "admin-root",
+        self.mount = FuseMount(ceph, ceph.tools.name, ceph.tools.keyring, fs_name, self.work_dir / "mnt" / "admin-root",
                                self.work_dir)
 
     def __enter__(self):
@@ -163,12 +163,3 @@ class AdminRoot:
         else:
             shutil.rmtree(path)
 
-
-def wait_visible(path, timeout=10.0):
-    """CephFS is coherent through caps, but a remote client's metadata can take a moment."""
-    try:
-        wait_for(lambda: (Path(path).exists(), f"{path} not there"), what=f"{path} to appear", timeout=timeout,
-                 interval=0.05)
-    except WaitTimeout:
-        return False
-    return True

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from ..host import processes
-from ..waits import wait_for
-from .web import http_get
+from ...clients.web import http_get
+from ...host import processes
+from ...waits import wait_for
 
 CONF = """\
 daemon off;

@@ -1,0 +1,156 @@
+"""A shared filesystem as a target offers it: independent clients of one CephFS directory of the
+run, programs running on them, and a web app serving files from it.
+
+Host targets: each client is its own ceph-fuse mount on this host, and its programs are host
+processes working in it. Kubernetes: pods mounting one ReadWriteMany PVC, programs run by exec.
+Paths are relative to the directory the clients share ("a/b"); no path of the target's hosts is
+ever handed out.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass
+class FileStat:
+    mode: int  # permission bits and file type, as os.stat's st_mode
+    nlink: int
+    ino: int
+    size: int
+
+
+@dataclass
+class ProgramResult:
+    returncode: int
+    output: str  # stdout and stderr together
+
+
+class SharedFilesystem(ABC):
+    """CephFS clients of one directory of the run (made with the first client, removed at close
+    unless released). fs_name: the filesystem; directory: the shared directory's path in it."""
+
+    fs_name = None
+    directory = None
+
+    @abstractmethod
+    def new_client(self, timeout=60):
+        """A new, independent client of the shared directory (its own Ceph identity and session):
+        a FilesystemClient."""
+
+    @abstractmethod
+    def release_directory(self):
+        """Keep the directory past close (the run's sweep removes it); returns its path, which a
+        later SharedFilesystem of the run is given to read the same files."""
+
+    @abstractmethod
+    def web_app(self, client, path):
+        """A web server serving path (relative to the shared directory) as client sees it: a WebApp."""
+
+    @abstractmethod
+    def close(self):
+        """End every client and remove what was made. Returns a list of problems (empty: all gone)."""
+
+
+class FilesystemClient(ABC):
+    """One client of the shared directory. Operations raise OSError (with errno) as the client's
+    filesystem answered, so a check can tell ENOENT from EDQUOT."""
+
+    name = None  # the client's Ceph identity, for messages
+
+    @abstractmethod
+    def subdir(self, path):
+        """The same client (same session), with paths and programs' working directory relative to
+        path."""
+
+    @abstractmethod
+    def write(self, path, data):
+        """Create or replace the file with data, and fsync it."""
+
+    @abstractmethod
+    def read(self, path, uncached=False):
+        """The file's bytes; uncached: this client's page cache dropped first."""
+
+    @abstractmethod
+    def mkdir(self, path, parents=False): ...
+
+    @abstractmethod
+    def rename(self, src, dst): ...
+
+    @abstractmethod
+    def chmod(self, path, mode): ...
+
+    @abstractmethod
+    def link(self, src, dst):
+        """A hard link dst to src."""
+
+    @abstractmethod
+    def symlink(self, target, path):
+        """A symbolic link at path pointing to target (as given, not resolved)."""
+
+    @abstractmethod
+    def readlink(self, path): ...
+
+    @abstractmethod
+    def unlink(self, path): ...
+
+    @abstractmethod
+    def rmdir(self, path): ...
+
+    @abstractmethod
+    def remove_tree(self, path):
+        """Remove a directory with everything under it."""
+
+    @abstractmethod
+    def stat(self, path):
+        """A FileStat (following symlinks); raises FileNotFoundError if there is none."""
+
+    @abstractmethod
+    def exists(self, path): ...
+
+    @abstractmethod
+    def is_dir(self, path): ...
+
+    @abstractmethod
+    def setxattr(self, path, name, value):
+        """Set an extended attribute (value: bytes), e.g. ceph.quota.max_bytes."""
+
+    @abstractmethod
+    def getxattr(self, path, name):
+        """An extended attribute's value (bytes)."""
+
+    @abstractmethod
+    def run(self, argv, *, input=None, timeout):
+        """Run a program on this client, in the shared directory, and wait for it (bounded):
+        a ProgramResult. argv[0] "python3" is a Python 3 interpreter."""
+
+    @abstractmethod
+    def start(self, argv):
+        """Start a program on this client, in the shared directory: a Program, running."""
+
+
+class Program(ABC):
+    """A program running on a filesystem client."""
+
+    @abstractmethod
+    def wait(self, timeout):
+        """Its ProgramResult; raises TimeoutError if it has not ended within timeout."""
+
+    @abstractmethod
+    def kill(self):
+        """End it at once and collect it (bounded); its output so far can then be had by wait."""
+
+    @abstractmethod
+    def running(self): ...
+
+
+class WebApp(ABC):
+    """A web server serving files from the shared filesystem; url: as a client outside the
+    target's nodes reaches it."""
+
+    url = None
+
+    @abstractmethod
+    def start(self, timeout=30): ...
+
+    @abstractmethod
+    def stop(self): ...

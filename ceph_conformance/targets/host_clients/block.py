@@ -1,0 +1,192 @@
+"""Block storage from this host: RBD images through rbd-fuse, a loop device and XFS, with the
+distribution's MariaDB on them (rbd.py, mariadb.py), and raw devices with direct I/O."""
+
+import mmap
+import os
+import subprocess
+from itertools import count
+from pathlib import Path
+
+from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
+from .mariadb import MariaDB
+from .rbd import RbdVolume, fs_size_bytes, read_uncached, remove_all, used_bytes, write_sequential
+
+
+class HostBlockStorage(BlockStorage):
+    def __init__(self, ceph, pool, work_dir, namer):
+        self.ceph, self.pool, self.work_dir, self.namer = ceph, pool, Path(work_dir), namer
+        self.made = []  # volumes, in the order made: removed newest first (clones before origins)
+        self.databases = []
+        self._places = count(1)
+        self._servers = count(1)
+
+    def volume(self, image, place=""):
+        """The image as seen from a place of its own (a mount path, loop device, server dir)."""
+        return RbdVolume(self.ceph, self.pool, image, self.work_dir / place if place else self.work_dir)
+
+    def _server(self, volume):
+        # Its own directory for the socket, logs and pid, short: a unix socket path has 107 bytes.
+        return MariaDB(volume.mountpoint / "mysql", self.work_dir / f"db-{next(self._servers)}")
+
+    def _database(self, volume):
+        db = HostDatabase(self, volume, self._server(volume))
+        self.databases.append(db)
+        return db
+
+    def database(self, size_bytes):
+        volume = self.volume(self.namer("img"))
+        self.made.append(volume)  # recorded before it exists: removed even if the rest fails
+        volume.create(size_bytes)
+        volume.attach(mkfs=True)
+        db = self._database(volume)
+        db.server.initialize()
+        db.server.start()
+        return db
+
+    def database_of(self, image):
+        return self._database(self.volume(image))
+
+    def raw_device(self, size_bytes):
+        volume = self.volume(self.namer("img"))
+        self.made.append(volume)
+        volume.create(size_bytes)
+        device = HostRawDevice(volume)
+        device.reattach()
+        return device
+
+    def remove_all(self):
+        for db in reversed(self.databases):
+            try:
+                db.server.stop()
+            except Exception:  # noqa: BLE001 - the volume's removal below reports what is stuck
+                pass
+        self.databases.clear()
+        failures = remove_all(self.made)
+        self.made.clear()
+        return failures
+
+
+class HostDatabase(BlockDatabase):
+    def __init__(self, storage, volume, server):
+        self.storage, self.volume, self.server = storage, volume, server
+
+    @property
+    def spec(self):
+        return self.volume.spec
+
+    def connect(self, connect_timeout=10, io_timeout=120):
+        return self.server.connect(connect_timeout=connect_timeout, io_timeout=io_timeout)
+
+    def start(self, timeout=120):
+        if self.volume.device is None:
+            self.volume.attach()
+        self.server.start(timeout)
+
+    def stop(self):
+        self.server.stop()
+        self.volume.detach()
+
+    def crash(self):
+        self.server.kill()
+        self.volume.crash()
+
+    def move_to_new_client(self):
+        self.stop()
+        # Another node: its own rbd-fuse (a new Ceph session), loop device, mount path, server dir.
+        self.volume = self.storage.volume(self.volume.image, f"node-{next(self.storage._places)}")
+        self.server = self.storage._server(self.volume)
+        self.start()
+
+    def client_sessions(self):
+        status = self.volume.ceph.tool_json("rbd", "status", self.spec)
+        return {w["client"] for w in status.get("watchers", [])}
+
+    def ran_crash_recovery(self):
+        return self.server.ran_crash_recovery()
+
+    def log_tail(self, lines=10):
+        return self.server.log_tail(lines)
+
+    def grow(self, size_bytes):
+        self.volume.grow(size_bytes)
+
+    def filesystem_bytes(self):
+        return fs_size_bytes(self.volume.mountpoint)
+
+    def image_info(self):
+        return self.volume.info()
+
+    def rados_used_bytes(self):
+        return used_bytes(self.volume.ceph, self.spec)
+
+    def snapshot(self, name):
+        with self.connect() as conn, conn.cursor() as cur:
+            # A consistent snapshot of a live database: quiesce tables, freeze the filesystem.
+            cur.execute("FLUSH TABLES WITH READ LOCK")
+            try:
+                subprocess.run(["fsfreeze", "--freeze", str(self.volume.mountpoint)], check=True, timeout=60)
+                try:
+                    self.volume.snapshot(name)
+                finally:
+                    subprocess.run(["fsfreeze", "--unfreeze", str(self.volume.mountpoint)], check=True, timeout=60)
+            finally:
+                cur.execute("UNLOCK TABLES")
+
+    def clone(self, snapshot):
+        clone = self.storage.volume(self.volume.image + "-clone", f"node-{next(self.storage._places)}")
+        self.storage.made.append(clone)  # recorded before it exists: removed before its origin
+        self.volume.clone(snapshot, clone.image)
+        db = self.storage._database(clone)
+        db.start()
+        return db
+
+    def write_file(self, name, size, chunk):
+        return write_sequential(self.volume.mountpoint / name, size, chunk)
+
+    def read_file(self, name, chunk):
+        return read_uncached(self.volume.mountpoint / name, chunk)
+
+    def remove_file(self, name):
+        (self.volume.mountpoint / name).unlink(missing_ok=True)
+
+
+class HostRawDevice(RawBlockDevice):
+    """O_DIRECT on the loop device (itself direct to rbd-fuse): buffers are page-aligned (mmap)."""
+
+    def __init__(self, volume):
+        self.volume = volume
+
+    @property
+    def spec(self):
+        return self.volume.spec
+
+    def write(self, offset, data):
+        buf = mmap.mmap(-1, len(data))
+        buf.write(data)
+        fd = os.open(self.volume.device, os.O_WRONLY | os.O_DIRECT)
+        try:
+            done = os.pwrite(fd, buf, offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            buf.close()
+        if done != len(data):
+            raise OSError(f"short write on {self.spec}: {done} of {len(data)} bytes at offset {offset}")
+
+    def read(self, offset, length):
+        buf = mmap.mmap(-1, length)
+        fd = os.open(self.volume.device, os.O_RDONLY | os.O_DIRECT)
+        try:
+            got = os.preadv(fd, [buf], offset)
+            return bytes(buf[:got])
+        finally:
+            os.close(fd)
+            buf.close()
+
+    def reattach(self):
+        if self.volume.device:
+            self.volume.unmap()
+        self.volume.map()
+
+    def detach(self):
+        self.volume.unmap()

@@ -1,0 +1,33 @@
+"""Ceph's tools as this host runs them: a subprocess with the cluster's ceph.conf and keyring."""
+
+import os
+import subprocess
+
+from ...dataplane.tools import CephTools, ToolResult
+from ...errors import CommandError
+
+
+class HostCephTools(CephTools):
+    """conf, keyring, name: the identity the tools run with (also what host clients such as
+    rbd-fuse and ceph-fuse are started with)."""
+
+    def __init__(self, conf, keyring=None, name="client.admin"):
+        self.conf = str(conf)
+        self.keyring = str(keyring) if keyring else None
+        self.name = name
+
+    def identity_args(self):
+        return ["-c", self.conf, "-n", self.name, *(["-k", self.keyring] if self.keyring else [])]
+
+    def run(self, tool, args, *, input=None, timeout=60.0):
+        __tracebackhide__ = True
+        argv = [tool, *self.identity_args(), *(str(a) for a in args)]
+        try:
+            proc = subprocess.run(argv, input=input, capture_output=True, timeout=timeout,
+                                  stdin=None if input is not None else subprocess.DEVNULL, env=dict(os.environ))
+        except subprocess.TimeoutExpired as exc:
+            said = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+            raise CommandError(argv, None, said, timeout=timeout) from None
+        except FileNotFoundError:
+            raise CommandError(argv, 127, f"{tool}: command not found") from None
+        return ToolResult(argv, proc.returncode, proc.stdout, proc.stderr)
