@@ -16,13 +16,16 @@ class HostBlockStorage(BlockStorage):
     def __init__(self, ceph, pool, work_dir, namer):
         self.ceph, self.pool, self.work_dir, self.namer = ceph, pool, Path(work_dir), namer
         self.made = []  # volumes, in the order made: removed newest first (clones before origins)
+        self.attachments = []  # every place an image was seen from (a database may move to another)
         self.databases = []
         self._places = count(1)
         self._servers = count(1)
 
     def volume(self, image, place=""):
         """The image as seen from a place of its own (a mount path, loop device, server dir)."""
-        return RbdVolume(self.ceph, self.pool, image, self.work_dir / place if place else self.work_dir)
+        volume = RbdVolume(self.ceph, self.pool, image, self.work_dir / place if place else self.work_dir)
+        self.attachments.append(volume)
+        return volume
 
     def _server(self, volume):
         # Its own directory for the socket, logs and pid, short: a unix socket path has 107 bytes.
@@ -55,13 +58,22 @@ class HostBlockStorage(BlockStorage):
         return device
 
     def remove_all(self):
+        failures = []
         for db in reversed(self.databases):
             try:
                 db.server.stop()
-            except Exception:  # noqa: BLE001 - the volume's removal below reports what is stuck
-                pass
+            except Exception as exc:  # noqa: BLE001 - every volume must still be detached and removed
+                failures.append(f"database on {db.spec}: {exc}")
         self.databases.clear()
-        failures = remove_all(self.made)
+        # Detach wherever an image is attached now: a database moved to a new client runs on an
+        # attachment that is not the one its image was made through.
+        for volume in reversed(self.attachments):
+            try:
+                volume.detach()
+            except Exception as exc:  # noqa: BLE001 - reported with the removals
+                failures.append(f"{volume.spec} at {volume.work_dir}: {exc}")
+        self.attachments.clear()
+        failures += remove_all(self.made)
         self.made.clear()
         return failures
 
