@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 from .health import all_problems, take_snapshot
 from .secrets import scrub
+from .stall import Stalled, StallWatch
 from .waits import WaitTimeout, wait_for
 
 DETAIL_LINES = 25  # health detail lists every PG; the first lines say what is wrong
@@ -22,13 +23,17 @@ class GateResult:
     muted: list = field(default_factory=list)
     muted_seen: list = field(default_factory=list)  # muted codes that were actually raised
     failed_on_purpose: list = field(default_factory=list)  # OSDs a disruptive check stopped for good
+    stalled: str = ""  # why the gate gave up before its bound: nothing changed for the stall window
 
     def message(self):
         accepted = (f" (accepting {', '.join(f'osd.{i}' for i in self.failed_on_purpose)} down and out: "
                     "their host failed on purpose)") if self.failed_on_purpose else ""
         if self.ok:
             return f"HEALTH_OK gate passed after {self.waited_s:.0f}s{accepted}"
-        lines = [f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s){accepted}:"]
+        head = f"HEALTH_OK gate not reached after {self.waited_s:.0f}s (bound {self.timeout_s:.0f}s){accepted}"
+        if self.stalled:
+            head += f": gave up early, the cluster is stuck ({self.stalled})"
+        lines = [head + ":"]
         lines += [f"  - {p}" for p in self.problems]
         if self.health_detail:
             detail = self.health_detail.splitlines()
@@ -41,26 +46,36 @@ class GateResult:
         return asdict(self)
 
 
-def run_gate(client, timeout, muted=(), interval=2.0, failed_on_purpose=()):
+def run_gate(client, timeout, muted=(), interval=2.0, failed_on_purpose=(), stall_window=None):
     """Wait until the cluster meets every criterion, at most timeout seconds.
 
     failed_on_purpose: OSDs of a host a disruptive check made fail; they must be down and out
-    (until the host is removed), and are listed in the result."""
+    (until the host is removed), and are listed in the result.
+    stall_window: give up before the bound once the cluster's state has not changed, with no
+    recovery I/O, for this long (stall.py); None or 0 waits out the bound."""
     muted = sorted(set(muted))
     failed_on_purpose = sorted(set(failed_on_purpose))
     started = time.monotonic()
     seen = {}
+    watch = StallWatch(stall_window)
 
     def probe(deadline):
         snap = take_snapshot(client, timeout=30, deadline=deadline)
         seen["snap"] = snap
         problems = all_problems(snap, muted, failed_on_purpose)
+        seen["problems"] = problems
+        if problems:
+            watch.observe(snap)
         return not problems, problems
 
+    stalled = ""
     try:
         wait_for(probe, what="HEALTH_OK", timeout=timeout, interval=interval, deadline_aware=True)
-    except WaitTimeout as exc:
-        problems = exc.last_state if isinstance(exc.last_state, list) else [str(exc.last_state)]
+    except (WaitTimeout, Stalled) as exc:
+        if isinstance(exc, Stalled):
+            stalled, problems = str(exc), seen["problems"]
+        else:
+            problems = exc.last_state if isinstance(exc.last_state, list) else [str(exc.last_state)]
         try:
             detail = client.ceph("health", "detail", timeout=DETAIL_READ_S).strip()
         except Exception as err:  # noqa: BLE001 - the cluster may be unreachable; say so
@@ -74,6 +89,7 @@ def run_gate(client, timeout, muted=(), interval=2.0, failed_on_purpose=()):
             muted=muted,
             muted_seen=_muted_seen(seen.get("snap"), muted),
             failed_on_purpose=failed_on_purpose,
+            stalled=scrub(stalled),
         )
     return GateResult(
         ok=True,

@@ -25,6 +25,11 @@ class HealthSnapshot:
     num_pgs: int
     mons: list = field(default_factory=list)  # names in the monmap, read when some are out of quorum
     unreachable: str = ""  # why the monitors did not answer (then nothing else is known)
+    # Recovery, from the pgmap: objects still to repair or move, and whether any are moving now.
+    degraded_objects: int = 0
+    misplaced_objects: int = 0
+    unfound_objects: int = 0
+    recovering: bool = False
 
     @classmethod
     def unanswered(cls, reason):
@@ -53,7 +58,20 @@ class HealthSnapshot:
             osds=[{"id": o["osd"], "up": bool(o["up"]), "in": bool(o["in"])} for o in osd_dump.get("osds", [])],
             pgs_by_state={s["state_name"]: s["count"] for s in pgmap.get("pgs_by_state", [])},
             num_pgs=int(pgmap.get("num_pgs", 0)),
+            degraded_objects=int(pgmap.get("degraded_objects", 0)),
+            misplaced_objects=int(pgmap.get("misplaced_objects", 0)),
+            unfound_objects=int(pgmap.get("unfound_objects", 0)),
+            recovering=any(pgmap.get(k, 0) > 0 for k in ("recovering_objects_per_sec", "recovering_bytes_per_sec",
+                                                          "recovering_keys_per_sec")),
         )
+
+    def fingerprint(self):
+        """What the cluster's state is, without the free text of health messages (they carry
+        timers, "blocked for 35 sec", that change on a cluster that is stuck)."""
+        return (self.unreachable, self.status, tuple(sorted((c, v["severity"]) for c, v in self.checks.items())),
+                tuple(sorted(self.quorum)), self.mgr_available,
+                tuple((o["id"], o["up"], o["in"]) for o in self.osds), tuple(sorted(self.pgs_by_state.items())),
+                self.degraded_objects, self.misplaced_objects, self.unfound_objects)
 
     @property
     def osd_count(self):

@@ -106,7 +106,8 @@ class ClusterSession:
 
     def _run_gate(self):
         self.progress(f"waiting for HEALTH_OK (bound {self.options.gate_timeout:.0f}s)")
-        result = run_gate(self.target.client(timeout=60), self.options.gate_timeout, self.options.mute_health)
+        result = run_gate(self.target.client(timeout=60), self.options.gate_timeout, self.options.mute_health,
+                          stall_window=self.options.gate_stall_window)
         self.progress(result.message().splitlines()[0])
         return result.to_dict()
 
@@ -114,7 +115,7 @@ class ClusterSession:
         """The gate once more at the end of the run: a run that leaves the cluster unhealthy fails."""
         self.progress("final HEALTH_OK gate")
         result = run_gate(self.target.client(timeout=60), self.options.gate_timeout, self.options.mute_health,
-                          failed_on_purpose=failed_on_purpose)
+                          failed_on_purpose=failed_on_purpose, stall_window=self.options.gate_stall_window)
         self._write("gate-end.json", result.to_dict())
         return result
 

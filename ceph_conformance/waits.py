@@ -19,6 +19,10 @@ class WaitTimeout(AssertionError):
         super().__init__(f"{what}: not reached after {seconds:.0f}s; last seen: {last_state}")
 
 
+class GiveUp(Exception):
+    """Raised by a probe that knows waiting longer is pointless: the wait ends with it at once."""
+
+
 class Deadline:
     """The time left until a bound: what each bounded call of a wait may still spend."""
 
@@ -37,7 +41,8 @@ def wait_for(probe, *, what, timeout, interval=1.0, deadline_aware=False):
     """Call probe() until it returns (True, state); return that state.
 
     probe returns (done, state). Exceptions from probe count as not done, with the exception as
-    the state, so a flapping service does not end the wait early. Raises WaitTimeout.
+    the state, so a flapping service does not end the wait early; except GiveUp, which ends the
+    wait at once and is raised to the caller. Raises WaitTimeout.
 
     deadline_aware: probe takes the wait's Deadline and bounds its own calls by it, so a slow
     probe cannot carry the wait past its bound; no probe starts with less than MIN_PROBE_S left
@@ -53,6 +58,8 @@ def wait_for(probe, *, what, timeout, interval=1.0, deadline_aware=False):
             return False  # it could not finish in time: the wait ends with the state seen last
         try:
             done, state = probe(deadline) if deadline_aware else probe()
+        except GiveUp:
+            raise
         except Exception as exc:  # noqa: BLE001 - the wait reports it as the state it saw
             done, state = False, f"{type(exc).__name__}: {exc}"
         last["state"] = state

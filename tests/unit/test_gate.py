@@ -1,5 +1,6 @@
 """The gate against a scripted client: the narrow interface is ceph_json() and ceph()."""
 
+import re
 import time
 
 from ceph_conformance.gate import run_gate
@@ -139,3 +140,75 @@ def test_a_slow_probe_cannot_carry_the_gate_past_its_bound():
     assert time.monotonic() - slow.detail_read_at < slow.delay + 0.5
     assert max(slow.timeouts) <= 5.0 and min(slow.timeouts) < 2.0, slow.timeouts
     assert "did not finish within" in " ".join(result.problems), result.problems
+
+
+# -- converging or stuck (stall.py) -----------------------------------------------------------------
+
+class StuckCluster(ScriptedCluster):
+    """An OSD down for good: the same state on every probe, only the text of a timer changes."""
+
+    def __init__(self):
+        super().__init__(sick_polls=10**6)
+
+    def ceph_json(self, *args, timeout=None):
+        answer = super().ceph_json(*args, timeout=timeout)
+        if args == ("health", "detail"):
+            answer["checks"]["SLOW_OPS"] = {"severity": "HEALTH_WARN", "summary": {
+                "message": f"1 slow ops, oldest one blocked for {30 + self.polls} sec, osd.0 has slow ops"}}
+        return answer
+
+
+class RecoveringCluster(ScriptedCluster):
+    """Recovers over `sick_polls` probes, with recovery I/O: degraded objects drain by 10 a probe,
+    or (counts_move=False) stand still while only the recovery rate says that data moves."""
+
+    def __init__(self, sick_polls, counts_move=True):
+        super().__init__(sick_polls)
+        self.counts_move = counts_move
+
+    def ceph_json(self, *args, timeout=None):
+        if args == ("status",):
+            self.polls += 1
+            if not self._sick():
+                return status()
+            answer = status(health="HEALTH_WARN", pgs={"active+recovering+degraded": 7, "active+clean": 50})
+            degraded = 10 * (self.sick_polls - self.polls + 1) if self.counts_move else 100
+            answer["pgmap"].update(degraded_objects=degraded, recovering_objects_per_sec=12)
+            return answer
+        if args == ("health", "detail"):
+            return health_detail("HEALTH_WARN", {"PG_DEGRADED": {
+                "severity": "HEALTH_WARN", "summary": {"message": "Degraded data redundancy"}}}) \
+                if self._sick() else health_detail()
+        return osd_dump()
+
+
+def test_a_stuck_cluster_fails_the_gate_after_the_stall_window_not_the_bound():
+    t0 = time.monotonic()
+    result = run_gate(StuckCluster(), timeout=30, interval=0.05, stall_window=0.5)
+    elapsed = time.monotonic() - t0
+    assert not result.ok and elapsed < 3, elapsed
+    assert re.fullmatch(r"nothing changed for \d+s \(stall window \d+s\) and no recovery I/O", result.stalled), \
+        result.stalled
+    first = result.message().splitlines()[0]
+    assert "(bound 30s): gave up early, the cluster is stuck (nothing changed for" in first, first
+    assert "osd.1 is down" in result.problems
+
+
+def test_without_a_stall_window_a_stuck_cluster_waits_out_the_bound():
+    t0 = time.monotonic()
+    result = run_gate(StuckCluster(), timeout=1.5, interval=0.05, stall_window=0)
+    assert not result.ok and not result.stalled and time.monotonic() - t0 >= 1.5
+
+
+def test_a_converging_cluster_is_waited_for_past_the_stall_window():
+    cluster = RecoveringCluster(sick_polls=10)
+    t0 = time.monotonic()
+    result = run_gate(cluster, timeout=30, interval=0.1, stall_window=0.25)
+    assert result.ok, result.message()
+    assert time.monotonic() - t0 > 0.5 and cluster.polls >= 10  # longer than the window, state changing
+
+
+def test_recovery_io_counts_as_progress_even_when_the_counts_stand_still():
+    cluster = RecoveringCluster(sick_polls=10, counts_move=False)
+    result = run_gate(cluster, timeout=30, interval=0.1, stall_window=0.25)
+    assert result.ok, result.message()
