@@ -103,6 +103,7 @@ def sweep_run_dir(run_dir, remove=True):
     removed += [_unmount(m) for m in mounts_under(run_dir)]
     for device in loopdev.attached_under(run_dir, name_prefix=f"{PREFIX}-{run_dir.name}-"):
         removed.append(_detach(device))
+    removed += [f"loop device {d} (added by the run, removed)" for d in loopdev.remove_unused_added(run_dir)]
     if remove:
         left = remove_tree(run_dir)
         if left:

@@ -161,3 +161,40 @@ def test_a_loop_device_that_stays_attached_is_reported_not_claimed_removed(tmp_p
         holder.close()
     loopdev.detach(device)  # closed: autoclear lets it go
     assert loopdev.attached_under(tmp_path) == {}
+
+
+@needs_root
+def test_when_no_loop_device_is_free_one_is_added_and_removed_at_detach(tmp_path, monkeypatch):
+    # Taking every free device on a shared host would starve its other users: `losetup --find`
+    # alone is made to answer as it does when none is left; the ioctls and losetup are real.
+    from ceph_conformance.errors import CommandError
+
+    real_run = loopdev.run
+
+    def no_free_device(argv, **kwargs):
+        if argv[:2] == ["losetup", "--find"]:
+            raise CommandError(argv, 1, "losetup: cannot find an unused loop device")
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(loopdev, "run", no_free_device)
+    image = tmp_path / "img"
+    loopdev.create_backing_file(image, 16 * 1024 * 1024)
+    device = loopdev.attach(image)
+    try:
+        assert int(device.removeprefix("/dev/loop")) >= loopdev.FIRST_ADDED, device
+        assert loopdev.added_by_suite(device) and loopdev.attached_under(tmp_path) == {device: str(image)}
+    finally:
+        loopdev.detach(device)
+    assert not os.path.exists(device), f"{device}, added for the run, is still there after detach"
+    assert not loopdev.added_by_suite(device)
+
+
+@needs_root
+def test_a_sweep_removes_a_device_the_run_added_but_did_not_remove(tmp_path):
+    image = tmp_path / "img"
+    loopdev.create_backing_file(image, 16 * 1024 * 1024)
+    device = loopdev._add_device(image, "test")  # a run died after adding it, before attaching
+    assert os.path.exists(device)
+    removed = sweep_run_dir(tmp_path, remove=False)
+    assert f"loop device {device} (added by the run, removed)" in removed, removed
+    assert not os.path.exists(device)
