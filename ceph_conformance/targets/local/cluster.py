@@ -228,8 +228,9 @@ class LocalCluster:
                 "--bluestore_block_path", osd["device"], timeout=300,
             )
 
-        # mkfs dominates OSD creation (seconds each); two at a time on two cores.
-        with ThreadPoolExecutor(max_workers=2) as pool:
+        # mkfs dominates OSD creation (seconds each), and waits on its device's flushes as much as
+        # on the CPU: all at once.
+        with ThreadPoolExecutor(max_workers=max(1, len(created))) as pool:
             list(pool.map(mkfs, created))
         for osd_id in created:
             osd = self.state["osds"][osd_id]
@@ -254,18 +255,29 @@ class LocalCluster:
 
     def _create_pools(self, spec, progress):
         client = self.client()
-        client.ceph("osd", "pool", "create", "rbd", "8", "8")
-        client.tool("rbd", "pool", "init", "rbd")
-        client.ceph("osd", "pool", "create", "cephfs.meta", "8", "8")
-        client.ceph("osd", "pool", "create", "cephfs.data", "8", "8")
-        client.ceph("fs", "new", "cephfs", "cephfs.meta", "cephfs.data")
-        # One MDS is what this cluster has: do not warn for a missing standby.
-        client.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
+
+        def rbd():
+            client.ceph("osd", "pool", "create", "rbd", "8", "8")
+            client.tool("rbd", "pool", "init", "rbd")
+
+        def cephfs():
+            for pool in ("cephfs.meta", "cephfs.data"):
+                client.ceph("osd", "pool", "create", pool, "8", "8")
+            client.ceph("fs", "new", "cephfs", "cephfs.meta", "cephfs.data")
+            # One MDS is what this cluster has: do not warn for a missing standby.
+            client.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
+
         # RGW would create its bucket pools on the first PUT: mid-run, skewing the first
         # measurement and changing the cluster under the checks. Create them now.
-        for pool in RGW_BUCKET_POOLS:
+        def rgw(pool):
             client.ceph("osd", "pool", "create", pool, "8", "8")
             client.ceph("osd", "pool", "application", "enable", pool, "rgw")
+
+        # Each is a chain of CLI calls (a second or so each, mostly the CLI's start); the chains are
+        # independent, and the mons batch what arrives together into one map change.
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            for done in [pool.submit(rbd), pool.submit(cephfs), *(pool.submit(rgw, p) for p in RGW_BUCKET_POOLS)]:
+                done.result()
         progress("pools created: rbd, cephfs (cephfs.meta, cephfs.data), RGW bucket pools")
 
     def _start_mds(self, spec, progress):
