@@ -27,6 +27,7 @@ class RunOptions:
     rgw_port: int = 0
     gate_timeout: float = 300.0
     gate_stall_window: float = 60.0
+    op_timeout: float = 60.0
     recovery_timeout: float = 600.0
     allow_disruptive: bool = False
     mute_health: list = field(default_factory=list)
@@ -56,6 +57,8 @@ def add_options(parser):
     g.addoption("--gate-stall-window", type=float, default=60.0,
                 help="the gate gives up before its bound once the cluster's state has not changed, with no "
                      "recovery I/O, for this many seconds (default 60; 0: always wait out --gate-timeout)")
+    g.addoption("--op-timeout", type=float, default=60.0,
+                help="bound of each S3 and HTTP operation of a check, the SDK's retries included (default 60)")
     g.addoption("--recovery-timeout", type=float, default=600.0,
                 help="bound of each wait of the disruptive checks: OSDs down/out, data moved, "
                      "every PG active+clean (default 600 s)")
@@ -76,7 +79,7 @@ def from_pytest(config):
         rgw_endpoint=get("rgw_endpoint"), cephfs=get("cephfs"), rbd_pool=get("rbd_pool"),
         io_timeout=get("io_timeout"), nodes=get("nodes"), osds_per_node=get("osds_per_node"),
         osd_size_gib=get("osd_size_gib"), rgw_port=get("rgw_port"), gate_timeout=get("gate_timeout"),
-        gate_stall_window=get("gate_stall_window"),
+        gate_stall_window=get("gate_stall_window"), op_timeout=get("op_timeout"),
         recovery_timeout=get("recovery_timeout"), allow_disruptive=get("allow_disruptive"),
         mute_health=list(get("mute_health")), keep_cluster=get("keep_cluster"), run_root=get("run_root"),
         report_dir=str(Path(config.rootpath) / get("report_dir")) if not Path(get("report_dir")).is_absolute()
@@ -119,6 +122,8 @@ def validate(o: RunOptions):
         raise OptionError(f"--gate-timeout {o.gate_timeout}: must be positive seconds")
     if o.gate_stall_window < 0:
         raise OptionError(f"--gate-stall-window {o.gate_stall_window}: must be 0 (off) or positive seconds")
+    if o.op_timeout <= 0:
+        raise OptionError(f"--op-timeout {o.op_timeout}: must be positive seconds")
     if o.recovery_timeout <= 0:
         raise OptionError(f"--recovery-timeout {o.recovery_timeout}: must be positive seconds")
     for code in o.mute_health:

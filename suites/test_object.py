@@ -145,24 +145,24 @@ def test_delete_semantics(s3):
     expect_error("NoSuchBucket", 404, s3.client.get_object, Bucket=bucket + "-absent", Key="d")
 
 
-def test_presigned_get_with_plain_http(s3):
+def test_presigned_get_with_plain_http(s3, op_timeout):
     bucket = s3.new_bucket()
     data = os.urandom(64 * 1024)
     s3.client.put_object(Bucket=bucket, Key="shared", Body=data)
     url = s3.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "shared"}, ExpiresIn=300)
-    status, body = http_get(url, timeout=30)
+    status, body = http_get(url, timeout=op_timeout)
     assert status == 200, f"a presigned GET got HTTP {status}"
     wrong = difference(body, data)
     assert not wrong, f"a presigned GET returned other data: {wrong}"
-    status, _ = http_get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=30)
+    status, _ = http_get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"), timeout=op_timeout)
     assert status == 403, f"a presigned URL with a broken signature got HTTP {status}, expected 403"
-    status, _ = http_get(url.split("?", 1)[0], timeout=30)
+    status, _ = http_get(url.split("?", 1)[0], timeout=op_timeout)
     assert status == 403, f"an anonymous GET of a private object got HTTP {status}, expected 403"
 
 
-def test_wrong_secret_is_rejected(s3_endpoint, s3_user):
+def test_wrong_secret_is_rejected(s3_endpoint, s3_user, op_timeout):
     forged = S3Credentials(s3_user.uid, s3_user.access_key, "x" * 40)
-    client = make_client(s3_endpoint, forged, max_attempts=1)
+    client = make_client(s3_endpoint, forged, max_attempts=1, op_timeout=op_timeout)
     expect_error("SignatureDoesNotMatch", 403, client.list_buckets)
 
 

@@ -210,7 +210,7 @@ def test_directory_quota_is_enforced_and_lifted(shared):
     assert shared.b.stat("after").size == 16 * MiB
 
 
-def test_nginx_serves_files_the_other_client_wrote(shared):
+def test_nginx_serves_files_the_other_client_wrote(shared, op_timeout):
     pages = {"index.html": b"<h1>served from CephFS</h1>", "blob.bin": random_bytes(2 * MiB)}
     for name, body in pages.items():
         shared.b.write(name, body)
@@ -218,7 +218,7 @@ def test_nginx_serves_files_the_other_client_wrote(shared):
     app.start()
     try:
         for name, body in pages.items():
-            status, got = http_get(f"{app.url}/{name}", timeout=60)
+            status, got = http_get(f"{app.url}/{name}", timeout=op_timeout)
             assert status == 200, f"nginx answered HTTP {status} for {name}, which client B wrote"
             wrong = difference(got, body)
             assert not wrong, f"nginx served other bytes for {name}: {wrong}"

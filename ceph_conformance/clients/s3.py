@@ -75,7 +75,13 @@ class RetryLog:
         return [a for a in self.answers if a["retried"] and a["status"].startswith("HTTP 5")]
 
 
-def make_client(endpoint, creds, max_attempts=2, retry_log=None):
+def make_client(endpoint, creds, max_attempts=3, retry_log=None, op_timeout=60.0):
+    """A boto3 S3 client. max_attempts: attempts of an operation in all, the first included.
+    op_timeout bounds each operation, its retries included: every attempt gets its share for
+    connecting and for each read, so a gateway that accepts connections and then goes silent
+    fails the operation within op_timeout, not after minutes of retries."""
+    per_attempt = op_timeout / max_attempts
+    connect = min(5.0, per_attempt / 2)
     client = boto3.client(
         "s3",
         endpoint_url=endpoint,
@@ -85,9 +91,10 @@ def make_client(endpoint, creds, max_attempts=2, retry_log=None):
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
-            retries={"max_attempts": max_attempts, "mode": "standard"},
-            connect_timeout=5,
-            read_timeout=60,
+            # total_max_attempts counts the first attempt; botocore's max_attempts would not.
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
+            connect_timeout=connect,
+            read_timeout=per_attempt - connect,
             # RGW 16 predates the CRC checksums newer SDKs add by default.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
@@ -153,9 +160,17 @@ CONNECTION_ERRORS = (
 
 
 def describe_unreachable(exc):
-    """A one-line failure for an S3 endpoint that cannot be reached, or None if exc is not that."""
+    """A one-line failure for an S3 endpoint that cannot be reached or does not answer, or None if
+    exc is not that."""
     import urllib.error
 
+    from .web import NoAnswer
+
+    if isinstance(exc, botocore.exceptions.ReadTimeoutError):
+        return (f"S3 endpoint accepted the request but did not answer: {exc} (each S3 operation is bounded "
+                "by --op-timeout, retries included)")
+    if isinstance(exc, NoAnswer):
+        return f"S3 endpoint accepted the request but did not answer: {exc}"
     if isinstance(exc, CONNECTION_ERRORS):
         return f"S3 endpoint unreachable: {exc}. Is RGW running and listening there?"
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):

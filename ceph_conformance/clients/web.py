@@ -4,12 +4,24 @@ import urllib.error
 import urllib.request
 
 
+class NoAnswer(TimeoutError):
+    """The server took the request and did not answer within the bound."""
+
+
 def http_get(url, timeout):
-    """(status, body) of a GET. A refusal or a server error returns its status and body; a
-    connection that fails raises OSError."""
+    """(status, body) of a GET. A server that accepts the request and stays silent for timeout
+    (connecting, or between two reads of the answer) raises NoAnswer. A refusal or a server error
+    returns its status and body; a connection that fails raises OSError."""
+    where = url.split("?", 1)[0]  # a presigned URL's query is a credential
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code, exc.read()
+    except TimeoutError:
+        raise NoAnswer(f"GET {where}: no answer within {timeout:.0f}s") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise NoAnswer(f"GET {where}: no answer within {timeout:.0f}s") from None
+        raise

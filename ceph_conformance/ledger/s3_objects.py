@@ -17,7 +17,7 @@ class S3Objects(Part):
 
     def _client(self, uid, endpoint):
         # Another process of the run may verify: the keys come from the store, never the record.
-        return make_client(endpoint, self.target.object_store().credentials(uid), max_attempts=2)
+        return make_client(endpoint, self.target.object_store().credentials(uid), max_attempts=3)
 
     def write(self):
         store = self.target.object_store()  # Unsupported: the target offers no S3

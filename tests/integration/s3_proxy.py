@@ -81,6 +81,30 @@ class ServiceUnavailableEvery:
             return True
 
 
+class SilentOn:
+    """A gateway that takes the requests `which(method, path)` picks and never answers them, as a
+    hung gateway or a dead backend behind a load balancer does; the others pass unchanged."""
+
+    def __init__(self, which):
+        self.which = which
+        self.held = []  # (method, path) of each request left unanswered
+        self._lock = threading.Lock()
+
+    def __call__(self, method, path):
+        if not self.which(method, path):
+            return False
+        with self._lock:
+            self.held.append((method, path))
+        return "silent"
+
+
+def object_gets(method, path):
+    """GETs of objects (/bucket/key, plain or presigned), not listings or sub-resources."""
+    key_path, _, query = path.partition("?")
+    params = [p.split("=")[0] for p in query.split("&") if p]
+    return method == "GET" and key_path.strip("/").count("/") >= 1 and all(p.startswith("X-Amz-") for p in params)
+
+
 def keep_answers(x):
     """No corruption: the answers pass unchanged (for a proxy that only refuses requests)."""
 
@@ -91,13 +115,15 @@ SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code
 
 class CorruptingProxy:
     def __init__(self, upstream, corrupt, refuse=None):
-        """refuse(method, path) -> True answers that request 503 without passing it on."""
+        """refuse(method, path) -> True answers that request 503 without passing it on; "silent"
+        holds it unanswered until the proxy closes."""
         target = urlsplit(upstream)
         self.upstream = (target.hostname, target.port or 80)
         self.corrupt = corrupt
         self.refuse = refuse
         self.altered = 0  # answers the corruption changed: a test asserts the proxy did something
         self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="s3-proxy", daemon=True)
@@ -111,6 +137,7 @@ class CorruptingProxy:
         return self
 
     def __exit__(self, *exc):
+        self._closing.set()  # held requests end (unanswered) with the proxy
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(10)
@@ -126,7 +153,14 @@ class CorruptingProxy:
 
             def _relay(self):
                 body = self._read_body()
-                if proxy.refuse is not None and proxy.refuse(self.command, self.path):
+                verdict = proxy.refuse(self.command, self.path) if proxy.refuse is not None else False
+                if verdict == "silent":
+                    with proxy._lock:
+                        proxy.altered += 1
+                    proxy._closing.wait(600)
+                    self.close_connection = True
+                    return
+                if verdict:
                     with proxy._lock:
                         proxy.altered += 1
                     self.send_response(503, "Slow Down")

@@ -91,3 +91,27 @@ def test_object_checks_report_the_server_errors_the_sdk_retried(live_cluster, ex
     assert "S3 retry: HTTP 503 on " in html, "the retries are not in the checks' captured output"
     assert run.returncode == 1, run
     assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]
+
+
+def test_object_checks_fail_within_the_op_budget_when_the_gateway_goes_silent(live_cluster, existing, tmp_path):
+    """The gateway takes every GET of an object and never answers (connections accepted, nothing
+    back). The checks that read objects fail, each within --op-timeout (the SDK's retries
+    included), saying the endpoint did not answer; the checks that read none still pass."""
+    budget = 12
+    silent = s3_proxy.SilentOn(s3_proxy.object_gets)
+    with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, s3_proxy.keep_answers, refuse=silent) as proxy:
+        args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
+        run = run_suite(tmp_path, "-m", "object", f"--op-timeout={budget}", *args)
+    assert silent.held, "the proxy held no request"
+    checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
+    for name in ("test_put_get_roundtrip[1KiB]", "test_ranged_get", "test_presigned_get_with_plain_http",
+                 "test_second_user_cannot_read_first_users_bucket"):
+        c = checks[name]
+        assert c["outcome"] == "failed", c
+        assert "S3 endpoint accepted the request but did not answer" in c["message"], c["message"]
+        # One operation's budget, plus the check's other steps and its cleanup (a few seconds).
+        assert c["duration_s"] < budget + 15, c
+    for name in ("test_bucket_create_list_delete", "test_list_past_1000_keys_with_prefix_and_delimiter",
+                 "test_wrong_secret_is_rejected"):
+        assert checks[name]["outcome"] == "passed", checks[name]
+    assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]

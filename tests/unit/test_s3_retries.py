@@ -61,7 +61,7 @@ def test_a_503_on_the_last_attempt_is_not_counted_as_retried(flaky_gateway):
     endpoint, state = flaky_gateway
     state["failures"] = 10
     log = RetryLog(say=lambda _line: None)
-    client = make_client(endpoint, CREDS, max_attempts=2, retry_log=log)  # botocore: 2 retries, 3 attempts
+    client = make_client(endpoint, CREDS, max_attempts=3, retry_log=log)  # 3 attempts: 2 retries
     with pytest.raises(Exception, match="SlowDown|503"):
         client.list_buckets()
     assert state["seen"] == 3
