@@ -5,7 +5,7 @@ PYTHON ?= python3
 PYTEST := $(VENV)/bin/pytest
 PYTEST_ARGS ?=
 TEST_ARGS ?=
-BENCH_ARGS ?=
+BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
 .PHONY: deps venv conformance test unit lint bench sweep
 
@@ -36,7 +36,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-## Compare runs: bring-up phases, time to HEALTH_OK and the object run, medians over several runs.
+## Bring-up of two cluster shapes (3 hosts x 1 OSD, 4 x 3), 3 runs each: phases, time to HEALTH_OK, checks;
+## median, min, max. BENCH_ARGS="reports/A reports/B" compares finished runs.
 bench: deps venv
 	$(VENV)/bin/python benchmarks/bench.py $(BENCH_ARGS)
 

@@ -3,6 +3,7 @@
 
     benchmarks/bench.py --runs 3                  run the suite 3 times (local target), print medians
     benchmarks/bench.py --runs 3 -- -m object     ... with other pytest arguments
+    benchmarks/bench.py --shape 3x1 --shape 4x3   each cluster shape (nodes x OSDs per node) in turn
     benchmarks/bench.py reports/A reports/B       compare finished runs (their results.json)
 
 A benchmark, not a test: it asserts nothing, it measures and prints.
@@ -36,6 +37,8 @@ def figures(results, wall_s=None):
     for name, ratio in (results.get("relative_to_rados_bench") or {}).items():
         out[f"{name} / rados bench"] = ratio
     checks = results.get("checks") or []
+    for c in checks:  # where the time goes, check by check
+        out[f"check {c['nodeid'].split('::')[-1]} [s]"] = c.get("duration_s")
     out["checks passed"] = sum(c["outcome"] == "passed" for c in checks)
     out["checks not passed"] = sum(c["outcome"] != "passed" for c in checks)
     return out
@@ -83,22 +86,40 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("reports", nargs="*", help="report directories (reports/<run-id>) to compare")
     parser.add_argument("--runs", type=int, default=0, help="run the suite this many times first")
+    parser.add_argument("--shape", action="append", default=[], metavar="NODESxOSDS",
+                        help="local cluster shape to run (repeatable), e.g. 3x1 (3 hosts, 1 OSD each), 4x3")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments for pytest")
     args = parser.parse_args()
     pytest_args = [a for a in args.pytest_args if a != "--"] or ["-m", "object or health"]
-    if not args.reports and not args.runs:
+    if not args.runs and (args.shape or not args.reports):
         args.runs = 3
+
+
+    shapes = []
+    for shape in args.shape:
+        try:
+            nodes, osds = (int(n) for n in shape.lower().split("x"))
+        except ValueError:
+            parser.error(f"--shape {shape}: write NODESxOSDS, e.g. 4x3")
+        shapes.append((f"{nodes} nodes x {osds} OSDs", ["--nodes", str(nodes), "--osds-per-node", str(osds)]))
 
     columns = {}
     for report in args.reports:
         columns[Path(report).name] = figures(json.loads((Path(report) / "results.json").read_text()))
-    with tempfile.TemporaryDirectory(prefix="cconf-bench-") as tmp:
-        for i in range(1, args.runs + 1):
-            print(f"run {i}/{args.runs}: pytest {' '.join(pytest_args)}", file=sys.stderr, flush=True)
-            col, rc = run_once(pytest_args, tmp)
-            columns[f"run {i}" + ("" if rc == 0 else f" (exit {rc})")] = col
-    table(columns, summary=len(columns) > 1)
-
+    if columns:
+        table(columns, summary=len(columns) > 1)
+    for label, shape_args in shapes or [(None, [])]:
+        columns = {}
+        with tempfile.TemporaryDirectory(prefix="cconf-bench-") as tmp:
+            for i in range(1, args.runs + 1):
+                what = " ".join([*shape_args, *pytest_args])
+                print(f"run {i}/{args.runs}: pytest {what}", file=sys.stderr, flush=True)
+                col, rc = run_once([*shape_args, *pytest_args], tmp)
+                columns[f"run {i}" + ("" if rc == 0 else f" (exit {rc})")] = col
+        if columns:
+            if label:
+                print(f"\n== {label}")
+            table(columns, summary=len(columns) > 1)
 
 if __name__ == "__main__":
     main()

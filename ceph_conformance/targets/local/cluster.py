@@ -6,6 +6,7 @@ need not be the one that brought it up (an xdist worker).
 """
 
 import json
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -204,34 +205,40 @@ class LocalCluster:
         self.add_osds([node for node, _ in plan], spec.osd_size_gib, progress, spec.start_timeout)
 
     def add_osds(self, nodes, size_gib, progress=print, timeout=120.0):
-        """Create one OSD per entry of nodes (a CRUSH host name each); wait until all are up."""
+        """Create one OSD per entry of nodes (a CRUSH host name each); wait until all are up.
+
+        The OSDs are made side by side: each one's steps (a cephx key, `osd new`, its loop
+        device, mkfs) wait on the mons or on flushes more than on the CPU. Ids are given
+        explicitly, in the order of nodes, so the same shape always numbers its OSDs alike."""
         client = self.client()
-        created = []
-        for node in nodes:
+        taken = {int(i) for i in client.ceph_json("osd", "ls")}
+        ids, candidate = [], 0
+        while len(ids) < len(nodes):
+            if candidate not in taken:
+                ids.append(str(candidate))
+            candidate += 1
+        lock = threading.Lock()  # the state file, and losetup --find (two at once may pick one device)
+
+        def create(osd_id, node):
             osd_uuid = str(uuid.uuid4())
             key = self._gen_key()
-            osd_id = client.ceph("osd", "new", osd_uuid, "-i", "-", input=json.dumps({"cephx_secret": key})).strip()
+            client.ceph("osd", "new", osd_uuid, osd_id, "-i", "-", input=json.dumps({"cephx_secret": key}))
             name = f"osd.{osd_id}"
             image = self.run_dir / "images" / f"{name}.img"
             loopdev.create_backing_file(image, int(size_gib * GiB))
-            device = loopdev.attach(image)
-            self.state["osds"][osd_id] = {"uuid": osd_uuid, "node": node, "device": device, "image": str(image)}
-            self.save()
+            with lock:
+                device = loopdev.attach(image)
+                self.state["osds"][osd_id] = {"uuid": osd_uuid, "node": node, "device": device, "image": str(image)}
+                self.save()
             self._write_keyring(name, key)
             (self.run_dir / "data" / name).mkdir(exist_ok=True)
-            created.append(osd_id)
+            self._tool("ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd_uuid,
+                       "--bluestore_block_path", device, timeout=300)
 
-        def mkfs(osd_id):
-            osd = self.state["osds"][osd_id]
-            self._tool(
-                "ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd["uuid"],
-                "--bluestore_block_path", osd["device"], timeout=300,
-            )
-
-        # mkfs dominates OSD creation (seconds each), and waits on its device's flushes as much as
-        # on the CPU: all at once.
-        with ThreadPoolExecutor(max_workers=max(1, len(created))) as pool:
-            list(pool.map(mkfs, created))
+        with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+            for done in [pool.submit(create, osd_id, node) for osd_id, node in zip(ids, nodes, strict=True)]:
+                done.result()
+        created = ids
         for osd_id in created:
             osd = self.state["osds"][osd_id]
             self._start_daemon(
