@@ -1,5 +1,6 @@
 """What the Rook layer deploys, as one set of values: the generators turn it into manifests."""
 
+import re
 from dataclasses import dataclass, field
 
 from .labels import base_name
@@ -91,3 +92,20 @@ def ceph_config(s):
     if s.pool_size == 1:
         conf["mon_warn_on_pool_no_redundancy"] = "false"
     return conf
+
+
+_DEVICE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?):(/dev/\S+)$")
+
+
+def parse_osd_devices(specs):
+    """{node: [device, ...]} of NODE:/dev/X values; ValueError naming a malformed one."""
+    nodes = {}
+    for spec in specs:
+        m = _DEVICE.match(spec)
+        if not m:
+            raise ValueError(f"--osd-device {spec}: give NODE:/dev/DEVICE, the node as Kubernetes names it "
+                             "(kubectl get nodes)")
+        if m.group(3) in nodes.get(m.group(1), []):
+            raise ValueError(f"--osd-device {spec}: given twice")
+        nodes.setdefault(m.group(1), []).append(m.group(3))
+    return nodes
