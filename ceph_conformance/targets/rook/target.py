@@ -6,12 +6,14 @@ the kubeconfig is here."""
 
 import dataclasses
 import secrets as pysecrets
+import time
 from pathlib import Path
 
 from ... import records
 from ...errors import SetupError, Unsupported
 from ...secrets import register
 from ..base import Target
+from ..runner import stale_runs, sweep_run_dir
 from . import cluster, logs, preflight
 from .kube import Kube, api_client
 from .labels import base_name
@@ -30,6 +32,7 @@ class RookTarget(Target):
     def __init__(self, options):
         super().__init__(options)
         self._kube = None
+        self.settings = None  # RookSettings, once bring-up (or attach) knows them
 
     # -- where the cluster comes from (subclasses) -------------------------------------------------
     def provide_cluster(self, run_dir, progress):
@@ -55,7 +58,7 @@ class RookTarget(Target):
     def bring_up(self, run_dir, progress):
         self.run_dir = Path(run_dir)
         kubeconfig, context, nodes, where = self.provide_cluster(self.run_dir, progress)
-        self.description = {"kubeconfig": str(kubeconfig), "context": context, **where}
+        self.description = {"target": self.name, "kubeconfig": str(kubeconfig), "context": context, **where}
         self._record()  # from here on, teardown can find the cluster even if the rest fails
         kube = Kube(api_client(kubeconfig, context))
         major, minor, git_version = kube.server_version()
@@ -63,7 +66,8 @@ class RookTarget(Target):
         progress(f"rook: Kubernetes {git_version} at {kube.api.configuration.host}")
         release = Release.for_options(self.options.rook_version, self.options.rook_manifests)
         s = self.settings_for(self.run_dir.name, nodes)
-        self.description = {"kubeconfig": str(kubeconfig), "context": context, "kubernetes": git_version,
+        self.description = {"target": self.name, "kubeconfig": str(kubeconfig), "context": context,
+                            "kubernetes": git_version,
                             "rook_version": release.version, "rook_image": release.image(),
                             "ceph_image": s.ceph_image, "deploys_rook": self.deploys_rook,
                             "settings": dataclasses.asdict(s), "cluster_settings": s.cluster_settings(), **where}
@@ -114,13 +118,12 @@ class RookTarget(Target):
                          timeout=self.options.rook_timeout)
 
     # -- teardown ----------------------------------------------------------------------------------
-    def tear_down(self, run_dir, progress):
-        import time
-
+    def tear_down(self, run_dir, progress, collect_logs=True):
         t0 = time.monotonic()
         problems = []
-        if self.description.get("kubeconfig"):
-            self.collect_logs("teardown", progress)
+        if self.description.get("kubeconfig") and self.description.get("settings"):
+            if collect_logs:
+                self.collect_logs("teardown", progress)
             try:
                 problems = self.layer().tear_down()
             except Exception as exc:  # noqa: BLE001 - the cluster itself is still released below
@@ -129,6 +132,24 @@ class RookTarget(Target):
         if problems:
             raise SetupError("the run's Kubernetes resources were not all removed: " + "; ".join(problems))
         return round(time.monotonic() - t0, 2)
+
+    def sweep_crashed_runs(self, run_root, progress):
+        """Runs of this target on this host whose pytest died: remove their Kubernetes resources (and
+        the cluster they made), then their run directory (loop devices, kubeconfig). A run whose
+        cluster cannot be reached keeps its directory, so a later sweep tries again."""
+        for run_dir in stale_runs(run_root):
+            record = records.read_record(run_dir / self.RECORD)
+            if not record or record.get("target") != self.name:
+                continue  # not a run of this target: its own target sweeps it
+            crashed = type(self)(self.options)
+            crashed.attach(run_dir, record)
+            try:
+                crashed.tear_down(run_dir, progress, collect_logs=False)
+            except Exception as exc:  # noqa: BLE001 - said, and left for a later sweep
+                progress(f"could not sweep the crashed run {run_dir.name}: {type(exc).__name__}: {exc}")
+                continue
+            removed = sweep_run_dir(run_dir)
+            progress(f"swept the crashed run {run_dir.name}" + (f": {', '.join(map(str, removed))}" if removed else ""))
 
     def collect_logs(self, when, progress=print):
         out = Path(self.options.report_dir) / Path(self.run_dir).name / f"rook-{when}"
@@ -141,6 +162,8 @@ class RookTarget(Target):
 
     # -- the data plane ------------------------------------------------------------------------------
     def tools(self):
+        if self.settings is None:
+            raise Unsupported(f"target {self.name}: Rook was not deployed (bring-up did not get that far)")
         return ToolboxCephTools(self.kube(), self.settings.namespace, self.layer().toolbox_pod)
 
     def rbd_pool(self):

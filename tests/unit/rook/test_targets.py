@@ -194,3 +194,37 @@ def test_keys_from_a_secret_are_registered_before_anyone_can_print_them():
     assert "s3cr3t" not in repr(creds)
     with pytest.raises(SetupError, match="no S3 keys"):
         objectstore.credentials_from_secret("u", {"AccessKey": "a"})
+
+
+# -- the sweep of crashed runs ------------------------------------------------------------------------
+
+def _crashed_run(root, run_id, record):
+    import json
+
+    from ceph_conformance import records
+    from ceph_conformance.host.sweep import MARKER
+
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True)
+    (run_dir / MARKER).write_text(json.dumps({"run_id": run_id, "pid": 2**22 + 12345, "create_time": 1.0}))
+    if record is not None:
+        records.write_record(run_dir / "rook-target.json", record)
+    return run_dir
+
+
+def test_a_crashed_run_whose_cluster_cannot_be_reached_is_kept_for_a_later_sweep(tmp_path):
+    from ceph_conformance.targets.rook.settings import RookSettings
+
+    kubeconfig = _kubeconfig_to(tmp_path, f"https://127.0.0.1:{_closed_port()}")
+    settings = RookSettings("20261201-000000-dead", nodes={}, namespace="rook-ceph")
+    import dataclasses
+
+    crashed = _crashed_run(tmp_path / "runs", "20261201-000000-dead",
+                           {"target": "kubeconfig", "kubeconfig": str(kubeconfig), "context": None,
+                            "settings": dataclasses.asdict(settings)})
+    other = _crashed_run(tmp_path / "runs", "20261201-000000-0ca1", None)  # a local run: not this target's
+    said = []
+    target = KubeconfigTarget(RunOptions(target="kubeconfig", kubeconfig=str(kubeconfig), rook_namespace="rook-ceph"))
+    target.sweep_crashed_runs(tmp_path / "runs", said.append)
+    assert crashed.is_dir() and other.is_dir()
+    assert len(said) == 1 and said[0].startswith("could not sweep the crashed run 20261201-000000-dead")
