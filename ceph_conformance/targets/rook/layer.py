@@ -6,7 +6,7 @@ import time
 from ...errors import SetupError
 from ...waits import WaitTimeout, wait_for
 from . import readiness
-from .labels import selector
+from .labels import PART_LABEL, selector
 from .manifests import plan
 
 CEPH = "ceph.rook.io/v1"
@@ -15,6 +15,14 @@ CEPH = "ceph.rook.io/v1"
 RUN_ROOK_KINDS = (("ceph.rook.io/v1", "CephObjectStoreUser"), ("ceph.rook.io/v1", "CephObjectStore"),
                   ("ceph.rook.io/v1", "CephFilesystemSubVolumeGroup"), ("ceph.rook.io/v1", "CephFilesystem"),
                   ("ceph.rook.io/v1", "CephBlockPool"), ("apps/v1", "Deployment"), ("v1", "Service"))
+
+# What the run adds to a Rook cluster (labels.PART_LABEL), removed by teardown before Rook itself.
+RUN_PARTS = ("tools", "block", "sharedfs", "object")
+
+
+def run_parts_selector(run_id):
+    """What the run added to Rook's namespace and the cluster scope (not Rook's own install)."""
+    return f"{selector(run_id)},{PART_LABEL} in ({','.join(RUN_PARTS)})"
 
 
 class RookLayer:
@@ -71,7 +79,9 @@ class RookLayer:
                 self.kube.get(CEPH, "CephCluster", self.s.cluster_name, self.s.namespace), "CephCluster")
             if done:
                 return True, state
-            _, pods = readiness.pods_state(self.kube.list("v1", "Pod", self.s.namespace, "app.kubernetes.io/part-of"))
+            # Rook's daemons (mons, mgr, OSDs and their prepare jobs) carry rook_cluster=<namespace>.
+            daemons = self.kube.list("v1", "Pod", self.s.namespace, f"rook_cluster={self.s.namespace}")
+            _, pods = readiness.pods_state(daemons)
             return False, f"{state}; {pods}"
 
         self._wait(probe, f"CephCluster {self.s.cluster_name} to be Ready")
@@ -121,6 +131,9 @@ class RookLayer:
         """Remove what the run created, by its label; returns problems (empty: all gone)."""
         problems = []
         sel = selector(self.s.run_id)
+        # The run's own resources in Rook's namespace: not the operator's (also labelled with the run
+        # when it installed Rook), which must outlive the CephCluster to remove it.
+        own = run_parts_selector(self.s.run_id)
 
         def gone(what, lister, timeout=300):
             try:
@@ -131,13 +144,13 @@ class RookLayer:
         # The run's namespace holds its PVCs, apps, client pods and bucket claims.
         ns = self.s.apps_namespace
         if self.kube.delete("v1", "Namespace", ns):
-            gone(f"namespace {ns} to be deleted", lambda: self.kube.list("v1", "Namespace", None, sel))
+            gone(f"namespace {ns} to be deleted", lambda: [n for n in [self.kube.get("v1", "Namespace", ns)] if n])
         for api_version, kind in RUN_ROOK_KINDS:
-            for obj in self.kube.list(api_version, kind, self.s.namespace, sel):
+            for obj in self.kube.list(api_version, kind, self.s.namespace, own):
                 self.kube.delete(api_version, kind, obj["metadata"]["name"], self.s.namespace)
             gone(f"the run's {kind}s to be deleted",
-                 lambda a=api_version, k=kind: self.kube.list(a, k, self.s.namespace, sel))
-        for sc in self.kube.list("storage.k8s.io/v1", "StorageClass", None, sel):
+                 lambda a=api_version, k=kind: self.kube.list(a, k, self.s.namespace, own))
+        for sc in self.kube.list("storage.k8s.io/v1", "StorageClass", None, own):
             self.kube.delete("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"])
         if self.deploy_rook:
             problems += self._remove_rook(sel, gone)

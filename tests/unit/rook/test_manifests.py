@@ -131,3 +131,21 @@ def test_bucket_claims_and_the_external_service_point_at_the_runs_object_store()
     svc = cluster.rgw_external_service(s)
     assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == 30080
     assert svc["spec"]["selector"]["rook_object_store"] == s.object_store
+
+
+def test_teardown_removes_the_runs_parts_before_rook_itself(release):
+    """Rook's namespace holds both the run's resources and (with --deploy-rook) Rook's operator,
+    labelled with the run too: the first pass of teardown must select only the run's parts, or the
+    operator would go before the CephCluster it has to remove."""
+    from ceph_conformance.targets.rook.layer import RUN_PARTS, run_parts_selector
+
+    s = OPTION_SETS["kind-default"][0]()
+    phases = {p.name: p.documents for p in manifests.plan(release, s, PASSWORDS, True)}
+    part = lambda d: d["metadata"]["labels"][labels.PART_LABEL]  # noqa: E731
+    assert not {part(d) for d in phases["operator"] + phases["cluster"]} & set(RUN_PARTS)
+    in_rooks_namespace = [d for d in phases["tools"] + phases["storage"]
+                          if d["metadata"].get("namespace") != s.apps_namespace]
+    assert in_rooks_namespace and all(part(d) in RUN_PARTS for d in in_rooks_namespace)
+    assert run_parts_selector(RUN_ID) == (f"ceph-conformance/run={RUN_ID},ceph-conformance/part in "
+                                          "(tools,block,sharedfs,object)")
+    assert part(cluster.object_user(s, "u")) in RUN_PARTS
