@@ -149,3 +149,23 @@ def test_teardown_removes_the_runs_parts_before_rook_itself(release):
     assert run_parts_selector(RUN_ID) == (f"ceph-conformance/run={RUN_ID},ceph-conformance/part in "
                                           "(tools,block,sharedfs,object)")
     assert part(cluster.object_user(s, "u")) in RUN_PARTS
+
+
+def test_the_rook_manifests_command_prints_what_a_run_applies(release):
+    import subprocess
+    import sys
+
+    import yaml
+
+    proc = subprocess.run([sys.executable, "-m", "ceph_conformance", "rook-manifests", "--osd-device=n1:/dev/sdb",
+                           "--osd-device=n2:/dev/sdb", "--osd-device=n2:/dev/sdc", "--run-id", RUN_ID],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    (cc,) = [d for d in docs if d["kind"] == "CephCluster"]
+    assert {n["name"]: [d["name"] for d in n["devices"]] for n in cc["spec"]["storage"]["nodes"]} == {
+        "n1": ["/dev/sdb"], "n2": ["/dev/sdb", "/dev/sdc"]}
+    assert all(labels.run_of(d) == RUN_ID for d in docs)
+    bad = subprocess.run([sys.executable, "-m", "ceph_conformance", "rook-manifests", "--osd-device=n1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("--osd-device n1: give NODE:/dev/DEVICE")
