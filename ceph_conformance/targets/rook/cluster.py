@@ -49,7 +49,8 @@ def _replicated(s):
 
 
 def _failure_domain(s):
-    return "host" if len(s.nodes) >= s.pool_size else "osd"
+    """Copies on different nodes where there are enough; an existing Rook (nodes unknown): nodes."""
+    return "host" if not s.nodes or len(s.nodes) >= s.pool_size else "osd"
 
 
 def _csi_secrets(s, driver):
