@@ -5,6 +5,7 @@ mount the same PVC for the multi-client checks."""
 from .labels import PART_LABEL, mark
 
 MYSQL_PORT = 3306
+FS_CLIENT_LABEL = "ceph-conformance/fs-client"
 SHARED_MOUNT = "/shared"  # where client pods see the shared PVC
 
 
@@ -123,11 +124,20 @@ def fs_client(s, index):
            "spec": {"containers": [container], "volumes": [_claim_volume(s, "shared", "shared")],
                     "terminationGracePeriodSeconds": 5, "restartPolicy": "Always"}}
     doc = mark(doc, s.run_id, "fs-client")
+    doc["metadata"]["labels"][FS_CLIENT_LABEL] = str(index)  # a web app's Service selects this pod
     # Spread over nodes where it can: independent clients are best on different kernels.
     term = {"topologyKey": "kubernetes.io/hostname", "labelSelector": {"matchLabels": {PART_LABEL: "fs-client"}}}
     doc["spec"]["affinity"] = {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
         {"weight": 100, "podAffinityTerm": term}]}}
     return doc
+
+
+def web_service(s, index, pod_index, port):
+    """A NodePort in front of a web server a check starts in one client pod (sharedfs.PodWebApp)."""
+    doc = {"apiVersion": "v1", "kind": "Service", "metadata": _meta(s, f"web-{index}"),
+           "spec": {"type": "NodePort", "selector": {FS_CLIENT_LABEL: str(pod_index), PART_LABEL: "fs-client"},
+                    "ports": [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]}}
+    return mark(doc, s.run_id, "sharedfs")
 
 
 def workloads(s, passwords):

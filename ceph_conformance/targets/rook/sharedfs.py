@@ -10,13 +10,16 @@ import threading
 from itertools import count
 from posixpath import join, normpath
 
-from ...dataplane.sharedfs import FileStat, FilesystemClient, Program, ProgramResult, SharedFilesystem
-from ...errors import CommandError, SetupError, Unsupported
-from ..rook.apps import SHARED_MOUNT
+from ...clients.web import http_get
+from ...dataplane.sharedfs import FileStat, FilesystemClient, Program, ProgramResult, SharedFilesystem, WebApp
+from ...errors import CommandError, SetupError
+from ...waits import WaitTimeout, wait_for
+from .apps import SHARED_MOUNT, web_service
 from .labels import PART_LABEL, selector
 from .readiness import pod_problem
 
 OP_TIMEOUT = 120.0
+WEB_PORT = 18080
 FAILED = 3  # OPS's exit status when the filesystem answered with an error
 
 # argv: op, path, [arg]; stdin: data to write. stdout: the result (bytes, or JSON).
@@ -95,6 +98,8 @@ class RookSharedFilesystem(SharedFilesystem):
         self._clients = count()
         self._made = False
         self._released = False
+        self._apps = count(1)
+        self.apps = []
 
     def pods(self):
         if self._pods is None:
@@ -124,10 +129,16 @@ class RookSharedFilesystem(SharedFilesystem):
         return self.directory
 
     def web_app(self, client, path):
-        raise Unsupported(f"target {self.target_name}: a web app serving the shared PVC is not built yet (Ghost "
-                          "and MinIO run on it, but no WebApp reaches them from outside)")
+        """Python's http.server in the client's pod, serving path as that pod sees it, behind a NodePort."""
+        index = next(self._apps)
+        pod_index = int(client.pod.rsplit("-", 1)[1])  # the pods are <run>-fs-client-<n>
+        app = PodWebApp(self.kube, self.s, client, client._path(path), index, pod_index, WEB_PORT + index)
+        self.apps.append(app)
+        return app
 
     def close(self):
+        for app in self.apps:
+            app.stop()
         if self._released or not self._made:
             return []
         try:
@@ -271,3 +282,45 @@ class PodProgram(Program):
 
     def running(self):
         return self.thread.is_alive()
+
+
+class PodWebApp(WebApp):
+    """A web server in a client pod; url: the NodePort on a node's address, as S3 is reached."""
+
+    def __init__(self, kube, settings, client, root, index, pod_index, port):
+        self.kube = kube
+        self.client = client
+        self.root = root
+        self.port = port
+        self.service = web_service(settings, index, pod_index, port)
+        self.program = None
+        self.url = None
+
+    def start(self, timeout=30):
+        from .objectstore import endpoint_of
+
+        self.program = PodProgram(self.client, ["python3", "-m", "http.server", str(self.port), "--bind", "0.0.0.0",
+                                                "--directory", self.root], f"/tmp/cconf-web-{self.port}.pid")
+        self.kube.apply(self.service)
+        meta = self.service["metadata"]
+        svc = self.kube.get("v1", "Service", meta["name"], meta["namespace"])
+        self.url = endpoint_of(self.kube.list("v1", "Node"), svc)
+
+        def answers():
+            if not self.program.running():
+                return False, f"the web server ended: {self.program.wait(1).output[-300:]}"
+            status, _ = http_get(self.url + "/", timeout=5)
+            return True, f"HTTP {status}"
+
+        try:
+            wait_for(answers, what=f"the web server in pod {self.client.pod} to answer at {self.url}", timeout=timeout,
+                     interval=1)
+        except WaitTimeout as exc:
+            raise SetupError(str(exc)) from None
+
+    def stop(self):
+        if self.program is not None:
+            self.program.kill()
+            self.program = None
+        meta = self.service["metadata"]
+        self.kube.delete("v1", "Service", meta["name"], meta["namespace"])

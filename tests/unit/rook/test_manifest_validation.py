@@ -9,14 +9,19 @@ import sys
 import pytest
 import yaml
 
-from ceph_conformance.targets.rook import cluster, manifests, operator, validation
+from ceph_conformance.targets.rook import apps, cluster, manifests, operator, validation
 
 from .conftest import KUBERNETES_VERSIONS, OPTION_SETS, PASSWORDS
 
 
 def _plan(release, option_set):
     make, _, deploy_rook = OPTION_SETS[option_set]
-    return manifests.plan(release, make(), PASSWORDS, deploy_rook=deploy_rook)
+    s = make()
+    phases = manifests.plan(release, s, PASSWORDS, deploy_rook=deploy_rook)
+    # What checks create while they run: S3 users, and a web server's Service.
+    phases.append(manifests.Phase("during-checks", [cluster.object_user(s, f"{s.name}-gw0-user-1"),
+                                                    apps.web_service(s, 1, 2, 18081)], "none"))
+    return phases
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
