@@ -23,6 +23,7 @@ from .rook.target import RookTarget
 
 class KindTarget(RookTarget):
     name = "kind"
+    removes_cluster = True
 
     def preflight(self):
         super().preflight()

@@ -20,6 +20,7 @@ UP_TIMEOUT = 3600
 
 class VagrantTarget(RookTarget):
     name = "vagrant"
+    removes_cluster = True
 
     def preflight(self):
         super().preflight()

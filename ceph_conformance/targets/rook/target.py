@@ -28,6 +28,9 @@ class RookTarget(Target):
     """Subclasses set deploys_rook (whether the run installs Rook) and implement provide_cluster."""
 
     deploys_rook = True
+    # The run deletes the whole Kubernetes cluster at the end (kind, Vagrant): removing its Rook
+    # resources one by one first would only wait for finalizers of a cluster about to go.
+    removes_cluster = False
 
     def __init__(self, options):
         super().__init__(options)
@@ -76,7 +79,7 @@ class RookTarget(Target):
         layer = self.layer()
         if not self.deploys_rook and not kube.list("ceph.rook.io/v1", "CephCluster", s.namespace):
             raise SetupError(f"--rook-namespace {s.namespace}: no CephCluster there; give the namespace of "
-                                 "an existing Rook cluster, or pass --deploy-rook to install one")
+                             "an existing Rook cluster, or pass --deploy-rook to install one")
         passwords = {app: register(pysecrets.token_urlsafe(24)) for app in ("mysql", "minio")}
         try:
             self.description["phases"] = layer.deploy(passwords)
@@ -125,7 +128,7 @@ class RookTarget(Target):
             if collect_logs:
                 self.collect_logs("teardown", progress)
             try:
-                problems = self.layer().tear_down()
+                problems = [] if self.removes_cluster else self.layer().tear_down()
             except Exception as exc:  # noqa: BLE001 - the cluster itself is still released below
                 problems = [f"{type(exc).__name__}: {exc}"]
         self.release_cluster(Path(run_dir), progress)
