@@ -43,8 +43,11 @@ class KindTarget(RookTarget):
 
         o = self.options
         name = self.cluster_name(run_dir.name)
-        workers = worker_names(name, o.nodes)
-        nodes = self._loop_devices(run_dir, workers, progress)  # before kind create: nodes see this /dev
+        # One worker more than --nodes, without OSDs: kind cannot add nodes later, and the scale-out
+        # check puts OSDs on a new host.
+        workers = worker_names(name, o.nodes + 1)
+        spare = workers[-1]
+        nodes = self._loop_devices(run_dir, workers[:-1], progress)  # before kind create: nodes see this /dev
         rook_dirs = {w: run_dir / "var-lib-rook" / w for w in workers}
         for path in rook_dirs.values():
             path.mkdir(parents=True, exist_ok=True)
@@ -52,7 +55,8 @@ class KindTarget(RookTarget):
         config.write_text(yaml.safe_dump(kind_config(workers, rook_dirs), sort_keys=False))
         kubeconfig = run_dir / "kubeconfig"
         binary = kind_binary(progress=progress)
-        progress(f"kind: creating cluster {name} (1 control plane, {o.nodes} workers) with kind {KIND_VERSION}")
+        progress(f"kind: creating cluster {name} (1 control plane, {o.nodes} workers with OSDs and {spare} "
+                 f"without) with kind {KIND_VERSION}")
         with contextlib.chdir(run_dir):  # KindCluster keeps its files under ./.pytest-kind
             cluster = KindCluster(name, kubeconfig=kubeconfig, image=o.kind_node_image, kind_path=binary)
             try:
@@ -63,22 +67,61 @@ class KindTarget(RookTarget):
         for node in workers:
             # Rook's CI does the same: the OSD prepare job needs /sys writable in the node.
             _engine(self.engine, "exec", node, "mount", "-o", "remount,rw", "/sys")
-        where = {"cluster": "kind", "kind_cluster": name, "kind_version": KIND_VERSION,
+        where = {"cluster": "kind", "kind_cluster": name, "kind_version": KIND_VERSION, "spare_node": spare,
                  "kind_node_image": o.kind_node_image or f"kind {KIND_VERSION}'s default"}
         return kubeconfig, f"kind-{name}", nodes, where
 
-    def _loop_devices(self, run_dir, workers, progress):
+    def _loop_devices(self, run_dir, workers, progress, count=None, size_bytes=None):
         o = self.options
         loops = run_dir / "loop"
         loops.mkdir(parents=True, exist_ok=True)
         nodes = {}
         for w in workers:
-            for i in range(o.osds_per_node):
-                backing = loops / f"{PREFIX}-{run_dir.name}-{w}-{i}.img"  # named for the sweep
-                loopdev.create_backing_file(backing, int(o.osd_size_gib * 1024**3))
+            for _ in range(count or o.osds_per_node):
+                n = len(list(loops.glob(f"*-{w}-*.img")))
+                backing = loops / f"{PREFIX}-{run_dir.name}-{w}-{n}.img"  # named for the sweep
+                loopdev.create_backing_file(backing, size_bytes or int(o.osd_size_gib * 1024**3))
                 nodes.setdefault(w, []).append(loopdev.attach(backing))
         progress("kind: OSD devices " + ", ".join(f"{w}: {' '.join(d)}" for w, d in nodes.items()))
         return nodes
+
+    # -- the disruptive checks: the cluster is the run's own ---------------------------------------------
+    def disruption_support(self):
+        return None
+
+    def _shape(self, progress=print):
+        from .rook.shape import ShapeChanger
+
+        return ShapeChanger(self.kube(), self.settings, self.client(), self.options.recovery_timeout, progress)
+
+    def scale_out_plan(self, hosts):
+        size = int(self.options.osd_size_gib * 1024**3)
+        spare = self.description.get("spare_node")
+        plan = [(spare, size)] if spare and spare not in hosts else []
+        return plan + [(sorted(hosts)[0], size)]
+
+    def add_osds(self, placements, progress=print):
+        additions = []
+        for host, size in placements:
+            # A new loop device on this host: every kind node sees this host's /dev.
+            (device,) = self._loop_devices(self.run_dir, [host], progress, count=1, size_bytes=size)[host]
+            additions.append((host, device))
+        ids = self._shape(progress).add_osds(additions)
+        self._keep_settings()
+        return ids
+
+    def fail_node(self, host):
+        return self._shape().fail_node(host)
+
+    def remove_node(self, host, progress=print):
+        self._shape(progress).remove_node(host)
+        self._keep_settings()
+
+    def _keep_settings(self):
+        import dataclasses
+
+        self.description["settings"] = dataclasses.asdict(self.settings)
+        self._record()
 
     def release_cluster(self, run_dir, progress):
         from pytest_kind import KindCluster

@@ -189,8 +189,8 @@ class RookTarget(Target):
                                     target_name=self.name)
 
     def disruption_support(self):
-        raise Unsupported(f"target {self.name}: scale-out and node removal through the CephCluster spec are not "
-                          "built yet")
+        raise Unsupported(f"target {self.name}: scale-out and node removal run on --target kind only, whose "
+                          "cluster is the run's own and can be given new loop devices")
 
     def cluster_name(self, run_id):
         return base_name(run_id)
