@@ -130,7 +130,11 @@ class Kube:
         try:
             if input is not None:
                 ws.write_stdin(input)
-                ws.close_channel(0)  # EOF on stdin (v5 protocol); older servers read until the tool ends
+                # EOF on stdin needs the v5 exec protocol (Kubernetes 1.30+, and a client that has it);
+                # without it a tool reading stdin to its end runs into the bound.
+                close = getattr(ws, "close_channel", None)
+                if close:
+                    close(0)
             while ws.is_open():
                 if time.monotonic() > deadline:
                     raise CommandError(shown, None, (out + err).decode(errors="replace"), timeout=timeout)
