@@ -179,8 +179,10 @@ class RookTarget(Target):
         return RookObjectStore(kube, self.settings, endpoint, self.client())
 
     def block_storage(self, scope, namer):
-        raise Unsupported(f"target {self.name}: the block checks (MySQL on an RBD PVC) are not built for Rook yet; "
-                          "the MySQL Deployment and its PVC are deployed, but no BlockDatabase drives them")
+        from .block import RookBlockStorage
+
+        return RookBlockStorage(self.kube(), self.settings, namer, self.client(), timeout=self.options.io_timeout,
+                                target_name=self.name)
 
     def shared_filesystem(self, scope, namer, directory=None):
         from .sharedfs import RookSharedFilesystem

@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from ceph_conformance.targets.rook import apps, cluster, manifests, operator, validation
+from ceph_conformance.targets.rook import apps, block, cluster, manifests, operator, validation
 
 from .conftest import KUBERNETES_VERSIONS, OPTION_SETS, PASSWORDS
 
@@ -19,8 +19,15 @@ def _plan(release, option_set):
     s = make()
     phases = manifests.plan(release, s, PASSWORDS, deploy_rook=deploy_rook)
     # What checks create while they run: S3 users, and a web server's Service.
-    phases.append(manifests.Phase("during-checks", [cluster.object_user(s, f"{s.name}-gw0-user-1"),
-                                                    apps.web_service(s, 1, 2, 18081)], "none"))
+    storage = block.RookBlockStorage(None, s, None, None)
+    db = block.RookDatabase(storage, f"{s.name}-gw0-db-1")
+    during = [cluster.object_user(s, f"{s.name}-gw0-user-1"), apps.web_service(s, 1, 2, 18081),
+              storage._pvc(db.name, 4 * 1024**3), db.deployment(),
+              block.static_pv(s, f"{s.name}-gw0-clone-2", s.pool, f"{s.name}-gw0-clone-2", 4 * 1024**3),
+              storage._pvc(f"{s.name}-gw0-clone-2", 4 * 1024**3, static_pv=f"{s.name}-gw0-clone-2"),
+              storage._pvc(f"{s.name}-gw0-raw-3", 1024**3, volume_mode="Block"),
+              block.RookRawDevice(storage, f"{s.name}-gw0-raw-3")._pod_doc()]
+    phases.append(manifests.Phase("during-checks", during, "none"))
     return phases
 
 

@@ -169,3 +169,26 @@ def test_the_rook_manifests_command_prints_what_a_run_applies(release):
     bad = subprocess.run([sys.executable, "-m", "ceph_conformance", "rook-manifests", "--osd-device=n1"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("--osd-device n1: give NODE:/dev/DEVICE")
+
+
+def test_block_resources_are_the_runs_and_a_clone_is_a_retained_static_volume():
+    from ceph_conformance.targets.rook import block
+
+    s = OPTION_SETS["kind-default"][0]()
+    storage = block.RookBlockStorage(None, s, None, None)
+    db = block.RookDatabase(storage, f"{s.name}-gw0-db-1")
+    dep = db.deployment()
+    assert dep["spec"]["replicas"] == 0 and dep["metadata"]["name"] == db.name
+    assert dep["spec"]["selector"]["matchLabels"] == {"app": db.name}
+    (volume,) = dep["spec"]["template"]["spec"]["volumes"]
+    assert volume["persistentVolumeClaim"]["claimName"] == db.name
+    args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--innodb-flush-log-at-trx-commit=1" in args  # a committed transaction is flushed
+    pv = block.static_pv(s, "c", s.pool, "img", 4 * 1024**3)
+    assert pv["spec"]["persistentVolumeReclaimPolicy"] == "Retain"  # the suite removes the clone image itself
+    assert pv["spec"]["mountOptions"] == ["nouuid"]  # the clone's XFS has its origin's UUID
+    assert pv["spec"]["csi"]["volumeAttributes"]["staticVolume"] == "true"
+    pvc = storage._pvc("c", 4 * 1024**3, static_pv="c")
+    assert pvc["spec"]["storageClassName"] == "" and pvc["spec"]["volumeName"] == "c"
+    for doc in (dep, pv, pvc, block.RookRawDevice(storage, "r")._pod_doc()):
+        assert labels.run_of(doc) == RUN_ID and doc["metadata"]["labels"][labels.PART_LABEL] == "block"
