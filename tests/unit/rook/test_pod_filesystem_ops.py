@@ -94,3 +94,25 @@ def test_programs_run_in_the_directory_with_input_and_can_be_killed(client):
     t0 = time.monotonic()
     program.kill()
     assert not program.running() and time.monotonic() - t0 < 10
+
+
+def test_the_raw_devices_direct_io_program_writes_and_reads_at_offsets(tmp_path_factory):
+    """block.RAW_IO, as the raw device's pod runs it, here on a file of this host's disk."""
+    from ceph_conformance.targets.rook import block
+    from ceph_conformance.targets.rook.settings import RookSettings
+
+    path = tmp_path_factory.mktemp("raw") / "device"
+    path.write_bytes(b"\0" * (1 << 20))
+    storage = block.RookBlockStorage(LocalExec(), RookSettings("r"), None, None, timeout=30)
+    device = block.RookRawDevice(storage, "pod")
+    pattern = bytes(range(256)) * 16  # 4 KiB: O_DIRECT wants aligned sizes and offsets
+    try:
+        device._io(["write", str(path), str(8192)], input=pattern)
+    except OSError as exc:
+        if "Invalid argument" in str(exc):
+            pytest.skip("this host's temporary filesystem refuses O_DIRECT")
+        raise
+    assert device._io(["read", str(path), "8192", "4096"]) == pattern
+    assert device._io(["read", str(path), "0", "4096"]) == b"\0" * 4096
+    with pytest.raises(OSError, match="direct I/O on pod failed"):
+        device._io(["read", str(tmp_path_factory.getbasetemp() / "missing"), "0", "4096"])
