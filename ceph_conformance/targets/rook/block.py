@@ -106,9 +106,7 @@ class RookBlockStorage(BlockStorage):
         for pvc in self.kube.list("v1", "PersistentVolumeClaim", self.ns, mine):
             name = pvc["metadata"]["name"]
             if "/".join(self.bound_image(name)) == image:
-                db = RookDatabase(self, name)
-                self.made.append(db)
-                return db
+                return RookDatabase(self, name)  # removed by the storage that made it, not this one
         raise SetupError(f"no PVC of the run holds RBD image {image}")
 
     def raw_device(self, size_bytes):

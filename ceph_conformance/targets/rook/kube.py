@@ -6,6 +6,7 @@ import time
 from ...errors import CommandError, SetupError
 
 FIELD_MANAGER = "ceph-conformance"
+STDIN_PIECE = 1 << 20
 
 
 def api_client(kubeconfig, context=None):
@@ -129,7 +130,9 @@ class Kube:
         deadline = time.monotonic() + timeout
         try:
             if input is not None:
-                ws.write_stdin(input)
+                view = memoryview(input)
+                for at in range(0, len(view), STDIN_PIECE):  # frames of a bounded size, not one of 256 MiB
+                    ws.write_stdin(bytes(view[at:at + STDIN_PIECE]))
                 # EOF on stdin needs the v5 exec protocol (Kubernetes 1.30+, and a client that has it);
                 # without it a tool reading stdin to its end runs into the bound.
                 close = getattr(ws, "close_channel", None)
