@@ -28,8 +28,7 @@ class KindTarget(RookTarget):
     def preflight(self):
         super().preflight()
         o = self.options
-        self.engine = preflight.container_engine()
-        _engine_answers(self.engine)
+        _engine_answers(preflight.container_engine())
         kind_binary(check_only=True)
         needed = o.nodes * o.osds_per_node
         preflight.loop_devices(needed, preflight.free_loop_devices(needed), f"--nodes {o.nodes} x --osds-per-node "
@@ -64,9 +63,10 @@ class KindTarget(RookTarget):
             except subprocess.CalledProcessError as exc:
                 raise SetupError(f"kind create cluster {name} failed (exit {exc.returncode}); "
                                  "see kind's output above") from None
+        engine = preflight.container_engine()  # here too: bring-up may run in an xdist worker
         for node in workers:
             # Rook's CI does the same: the OSD prepare job needs /sys writable in the node.
-            _engine(self.engine, "exec", node, "mount", "-o", "remount,rw", "/sys")
+            _engine(engine, "exec", node, "mount", "-o", "remount,rw", "/sys")
         where = {"cluster": "kind", "kind_cluster": name, "kind_version": KIND_VERSION, "spare_node": spare,
                  "kind_node_image": o.kind_node_image or f"kind {KIND_VERSION}'s default"}
         return kubeconfig, f"kind-{name}", nodes, where

@@ -65,7 +65,8 @@ class RookTarget(Target):
         self._record()  # from here on, teardown can find the cluster even if the rest fails
         kube = Kube(api_client(kubeconfig, context))
         major, minor, git_version = kube.server_version()
-        preflight.kubernetes_supported(self.rook, major, minor, git_version)
+        # Bring-up may run in an xdist worker, where preflight (the controller's) did not.
+        preflight.kubernetes_supported(preflight.rook_version(self.options.rook_version), major, minor, git_version)
         progress(f"rook: Kubernetes {git_version} at {kube.api.configuration.host}")
         release = Release.for_options(self.options.rook_version, self.options.rook_manifests)
         s = self.settings_for(self.run_dir.name, nodes)
