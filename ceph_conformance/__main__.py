@@ -1,5 +1,7 @@
-"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`, and
-`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster."""
+"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
+`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
+`python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
+`kubectl apply --dry-run=server -f`) what the Rook targets apply."""
 
 import argparse
 import sys
@@ -17,9 +19,12 @@ def main(argv=None):
     sweep.add_argument("--run-root", default="/var/tmp/ceph-conformance")
     sweep.add_argument("--include-kept", action="store_true", help="also runs left up with --keep-cluster")
     add_sweep_cluster(sub)
+    add_rook_manifests(sub)
     args = parser.parse_args(argv)
     if args.command == "sweep-cluster":
         return sweep_cluster_command(args)
+    if args.command == "rook-manifests":
+        return rook_manifests_command(args)
 
     if args.run_dirs:
         for run_dir in map(Path, args.run_dirs):
@@ -78,5 +83,45 @@ def sweep_cluster_command(args):
     return 1 if report.failed else 0
 
 
+def add_rook_manifests(sub):
+    from .targets.rook.release import DEFAULT_VERSION
+    from .targets.rook.settings import DEFAULT_CEPH_IMAGE
+
+    p = sub.add_parser("rook-manifests", help="print the YAML the Rook targets apply, for the given options")
+    p.add_argument("--osd-device", action="append", default=[], metavar="NODE:DEVICE", required=True)
+    p.add_argument("--run-id", default="20260101-000000-0000", help="the run id the names and labels carry")
+    p.add_argument("--rook-version", default=DEFAULT_VERSION)
+    p.add_argument("--rook-manifests", default=None, metavar="DIR")
+    p.add_argument("--ceph-image", default=DEFAULT_CEPH_IMAGE)
+    p.add_argument("--rook-namespace", default="rook-ceph")
+    p.add_argument("--no-deploy-rook", action="store_true", help="only what a run adds to an existing Rook")
+
+
+def rook_manifests_command(args):
+    from .errors import SetupError
+    from .targets.rook import manifests
+    from .targets.rook.release import Release
+    from .targets.rook.settings import RookSettings, parse_osd_devices
+
+    try:
+        nodes = parse_osd_devices(args.osd_device)
+        release = Release.for_options(args.rook_version, args.rook_manifests)
+    except (ValueError, SetupError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    n = len(nodes)
+    s = RookSettings(args.run_id, nodes=nodes, namespace=args.rook_namespace, ceph_image=args.ceph_image,
+                     mon_count=3 if n >= 3 else 1, pool_size=min(3, max(1, n - 1)))
+    # Placeholders, not secrets: a run makes its own passwords and never prints them.
+    phases = manifests.plan(release, s, {"mysql": "set-by-the-run", "minio": "set-by-the-run"},
+                            deploy_rook=not args.no_deploy_rook)
+    for phase in phases:
+        print(f"# --- phase {phase.name} ({len(phase.documents)} resources)")
+        print(manifests.dump(phase.documents), end="")
+        print("---")
+    return 0
+
+
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -1,11 +1,18 @@
 """Command-line options of the suite, validated into one RunOptions (config from one place)."""
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .targets import PLANNED, TARGETS
+from .targets import KUBERNETES, PLANNED, TARGETS
+from .targets.rook.release import DEFAULT_VERSION as ROOK_VERSION
+from .targets.rook.settings import DEFAULT_CEPH_IMAGE, parse_osd_devices
+
+PYTEST_KIND_PLUGIN = "pytest-kind-ng"
+# Options pytest-kind-ng's plugin also adds, with the same meaning (a flag; a path).
+SHARED_WITH_PYTEST_KIND = ("--keep-cluster", "--kubeconfig")
 
 
 class OptionError(ValueError):
@@ -34,13 +41,26 @@ class RunOptions:
     keep_cluster: bool = False
     run_root: str = "/var/tmp/ceph-conformance"
     report_dir: str = "reports"
+    # The Kubernetes targets (kind, vagrant, kubeconfig) and their Rook layer.
+    kubeconfig: str | None = None
+    context: str | None = None
+    rook_namespace: str | None = None
+    deploy_rook: bool = False
+    osd_devices: list = field(default_factory=list)  # "NODE:/dev/sdX" for --deploy-rook on a kubeconfig
+    rook_version: str = ROOK_VERSION
+    rook_manifests: str | None = None
+    ceph_image: str = DEFAULT_CEPH_IMAGE
+    cephfs_client: str = "kernel"
+    rook_timeout: float = 1200.0
+    kind_node_image: str | None = None
+    vagrant_provider: str = "libvirt"
 
 
 def add_options(parser):
     g = parser.getgroup("ceph-conformance", "Ceph conformance suite")
     g.addoption("--target", default="local",
-                help="where the cluster comes from: local (default, real daemons on this host) or "
-                     "ceph (an existing cluster, with --ceph-conf)")
+                help="where the cluster comes from: local (default, real daemons on this host), ceph (an existing "
+                     "cluster, with --ceph-conf), kind, vagrant or kubeconfig (Rook on Kubernetes)")
     g.addoption("--ceph-conf", default=None, help="ceph.conf of an existing cluster (--target ceph)")
     g.addoption("--ceph-keyring", default=None, help="admin keyring of an existing cluster (--target ceph)")
     g.addoption("--rgw-endpoint", default=None, help="S3 endpoint URL of an existing cluster (--target ceph)")
@@ -66,10 +86,46 @@ def add_options(parser):
                 help="target ceph: let the scale and removal checks change the cluster's shape")
     g.addoption("--mute-health", action="append", default=[], metavar="CODE",
                 help="accept this Ceph health code in the gate (repeatable; listed in the report)")
-    g.addoption("--keep-cluster", action="store_true", help="local target: leave the cluster up after the run")
+    _shared(g, "--keep-cluster", action="store_true",
+                help="local, kind and vagrant targets: leave the cluster up after the run (says how to reach it)")
     g.addoption("--run-root", default="/var/tmp/ceph-conformance",
                 help="where run directories (cluster data, loop files) live")
     g.addoption("--report-dir", default="reports", help="where reports/<run-id>/ is written")
+    k = parser.getgroup("ceph-conformance-rook", "Ceph conformance suite: Rook on Kubernetes (kind, vagrant, "
+                        "kubeconfig)")
+    _shared(k, "--kubeconfig", default=None,
+                help="kubeconfig of the cluster (--target kubeconfig; default $KUBECONFIG)")
+    k.addoption("--context", default=None, help="context of the kubeconfig to use (default: its current one)")
+    k.addoption("--rook-namespace", default=None,
+                help="--target kubeconfig: the namespace of an existing Rook cluster to test (the run adds only "
+                     "run-named resources there and removes them)")
+    k.addoption("--deploy-rook", action="store_true",
+                help="--target kubeconfig: install Rook and a CephCluster (on the --osd-device devices), "
+                     "remove them at the end")
+    k.addoption("--osd-device", action="append", default=[], metavar="NODE:DEVICE",
+                help="--deploy-rook: a device for an OSD, by node and path (repeatable; never all devices)")
+    k.addoption("--rook-version", default=ROOK_VERSION, help=f"Rook release to install (default {ROOK_VERSION})")
+    k.addoption("--rook-manifests", default=None, metavar="DIR",
+                help="Rook's deploy/examples of --rook-version, for machines without the Go module proxy")
+    k.addoption("--ceph-image", default=DEFAULT_CEPH_IMAGE, help=f"Ceph image Rook runs (default {DEFAULT_CEPH_IMAGE})")
+    k.addoption("--cephfs-client", default="kernel", choices=("kernel", "fuse"),
+                help="how ceph-csi mounts CephFS in pods: kernel (default) or fuse (nodes without the ceph module)")
+    k.addoption("--rook-timeout", type=float, default=1200.0,
+                help="bound of each wait of the Rook deploy (operator, CephCluster, storage, apps; default 1200 s)")
+    k.addoption("--kind-node-image", default=None,
+                help="--target kind: node image (kindest/node:vX.Y.Z) picking the Kubernetes version")
+    k.addoption("--vagrant-provider", default="libvirt", choices=("libvirt", "virtualbox"),
+                help="--target vagrant: the VMs' provider (default libvirt)")
+
+
+def _shared(group, name, **kw):
+    """Add an option pytest-kind-ng's plugin may have added already (when it loaded before the suite's
+    plugin could block it): then its option, same flag and destination, serves."""
+    try:
+        group.addoption(name, **kw)
+    except ValueError as exc:
+        if name not in SHARED_WITH_PYTEST_KIND or "already" not in str(exc):
+            raise
 
 
 def from_pytest(config):
@@ -84,7 +140,14 @@ def from_pytest(config):
         mute_health=list(get("mute_health")), keep_cluster=get("keep_cluster"), run_root=get("run_root"),
         report_dir=str(Path(config.rootpath) / get("report_dir")) if not Path(get("report_dir")).is_absolute()
         else get("report_dir"),
+        kubeconfig=get("kubeconfig"), context=get("context"), rook_namespace=get("rook_namespace"),
+        deploy_rook=get("deploy_rook"), osd_devices=list(get("osd_device")), rook_version=get("rook_version"),
+        rook_manifests=get("rook_manifests"), ceph_image=get("ceph_image"), cephfs_client=get("cephfs_client"),
+        rook_timeout=get("rook_timeout"), kind_node_image=get("kind_node_image"),
+        vagrant_provider=get("vagrant_provider"),
     )
+    if opts.target == "kubeconfig" and not opts.kubeconfig:
+        opts.kubeconfig = os.environ.get("KUBECONFIG") or None
     validate(opts)
     return opts
 
@@ -95,10 +158,7 @@ _CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 def validate(o: RunOptions):
     if o.target not in TARGETS:
         if o.target in PLANNED:
-            raise OptionError(
-                f"--target {o.target}: the Rook/Kubernetes targets are not built yet; "
-                f"available targets: {', '.join(TARGETS)}"
-            )
+            raise OptionError(f"--target {o.target}: not built yet; available targets: {', '.join(TARGETS)}")
         raise OptionError(f"--target {o.target}: unknown target; choose one of {', '.join(TARGETS)}")
     if o.target == "ceph" and not o.ceph_conf:
         raise OptionError("--target ceph needs --ceph-conf PATH (the cluster's ceph.conf, with an admin keyring)")
@@ -136,5 +196,47 @@ def validate(o: RunOptions):
     if o.allow_disruptive and o.target == "local":
         raise OptionError("--allow-disruptive is for --target ceph: the local target's cluster is the run's own, "
                           "and its disruptive checks always run")
-    if o.keep_cluster and o.target != "local":
-        raise OptionError("--keep-cluster applies to the local target only")
+    if o.keep_cluster and o.target not in ("local", "kind", "vagrant"):
+        raise OptionError(f"--keep-cluster applies to the clusters the suite makes (local, kind, vagrant), "
+                          f"not to --target {o.target}")
+    validate_kubernetes(o)
+
+
+def validate_kubernetes(o: RunOptions):
+    """The Rook targets' options: only with those targets, and consistent with each other."""
+    rook_only = (("--kubeconfig", o.kubeconfig if o.target != "kubeconfig" else None), ("--context", o.context),
+                 ("--rook-namespace", o.rook_namespace), ("--deploy-rook", o.deploy_rook),
+                 ("--osd-device", o.osd_devices), ("--rook-manifests", o.rook_manifests),
+                 ("--kind-node-image", o.kind_node_image))
+    if o.target not in KUBERNETES:
+        for name, value in rook_only:
+            if value:
+                raise OptionError(f"{name} is for the Kubernetes targets ({', '.join(KUBERNETES)}), "
+                                  f"not --target {o.target}")
+        return
+    if o.target == "kubeconfig":
+        if not o.kubeconfig:
+            raise OptionError("--target kubeconfig needs --kubeconfig=PATH (or KUBECONFIG set)")
+        if o.deploy_rook == bool(o.rook_namespace):
+            raise OptionError("--target kubeconfig: pass either --rook-namespace=NS (test the Rook already there) "
+                              "or --deploy-rook (install Rook on the --osd-device devices)")
+        if o.deploy_rook and not o.osd_devices:
+            raise OptionError("--deploy-rook needs the OSD devices by name: --osd-device NODE:/dev/DEVICE, repeated "
+                              "(the suite never lets Rook take every device)")
+        if o.osd_devices and not o.deploy_rook:
+            raise OptionError("--osd-device is for --deploy-rook; an existing Rook keeps its own OSDs")
+        try:
+            parse_osd_devices(o.osd_devices)
+        except ValueError as exc:
+            raise OptionError(str(exc)) from None
+    else:
+        for name, value in (("--kubeconfig", o.kubeconfig), ("--context", o.context),
+                            ("--rook-namespace", o.rook_namespace), ("--deploy-rook", o.deploy_rook),
+                            ("--osd-device", o.osd_devices)):
+            if value:
+                raise OptionError(f"{name} is for --target kubeconfig; the {o.target} target makes its own cluster "
+                                  "and installs Rook in it")
+    if o.kind_node_image and o.target != "kind":
+        raise OptionError(f"--kind-node-image is for --target kind, not {o.target}")
+    if o.rook_timeout <= 0:
+        raise OptionError(f"--rook-timeout {o.rook_timeout}: must be positive seconds")

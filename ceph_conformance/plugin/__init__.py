@@ -17,6 +17,7 @@ pytest collects the hooks from this module's namespace, hence the imports below.
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .execution import pytest_pyfunc_call, pytest_runtest_call, pytest_runtest_makereport, pytest_runtest_teardown
 from .lifecycle import (
+    pytest_addhooks,
     pytest_addoption,
     pytest_configure,
     pytest_configure_node,
@@ -33,6 +34,7 @@ from .summary import pytest_terminal_summary
 
 __all__ = [
     "RUN_KEY", "RunContext", "context", "selects_suites",
+    "pytest_addhooks",
     "pytest_addoption", "pytest_configure", "pytest_configure_node", "pytest_sessionstart", "pytest_sessionfinish",
     "pytest_collection_modifyitems", "pytest_collection_finish", "pytest_xdist_make_scheduler",
     "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_makereport",

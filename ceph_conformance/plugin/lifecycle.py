@@ -25,6 +25,14 @@ def pytest_addoption(parser):
     opts.add_options(parser)
 
 
+def pytest_addhooks(pluginmanager):
+    """pytest-kind-ng, whose KindCluster the kind target uses as a library, is also a pytest plugin
+    adding --keep-cluster and --kubeconfig, the suite's own options: block it when it has not loaded
+    yet. When it loaded first, the suite shares those two options with it (options.py)."""
+    if not pluginmanager.has_plugin(opts.PYTEST_KIND_PLUGIN):
+        pluginmanager.set_blocked(opts.PYTEST_KIND_PLUGIN)
+
+
 def _misparsed_root(config):
     """pytest settles its root directory before plugins load, so in `--ceph-conf /etc/ceph/ceph.conf`
     the value is taken for a test path and the suite's pyproject.toml is never read."""

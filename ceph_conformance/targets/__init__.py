@@ -1,11 +1,15 @@
 """Targets by name. Each implements the capabilities of targets.base.Target."""
 
 from .existing import ExistingTarget
+from .kind import KindTarget
+from .kubeconfig import KubeconfigTarget
 from .local.target import LocalTarget
+from .vagrant import VagrantTarget
 
-TARGETS = {"local": LocalTarget, "ceph": ExistingTarget}
-# Rook on Kubernetes: not built yet; named so the error can say so.
-PLANNED = ("kind", "vagrant", "kubeconfig")
+TARGETS = {"local": LocalTarget, "ceph": ExistingTarget, "kind": KindTarget, "vagrant": VagrantTarget,
+           "kubeconfig": KubeconfigTarget}
+KUBERNETES = ("kind", "vagrant", "kubeconfig")  # Rook on Kubernetes (targets/rook/)
+PLANNED = ()  # named targets not built yet (the option error says so)
 
 
 def make_target(options):

@@ -4,6 +4,7 @@ end of whatever the run left running or mounted there (host clients, port-forwar
 The plugin reaches these only through the Target (base.py), so a target may add to them."""
 
 from ..host.processes import become_subreaper
-from ..host.sweep import mark_kept, release_clients, sweep_run_dir, sweep_stale, write_marker
+from ..host.sweep import mark_kept, release_clients, stale_runs, sweep_run_dir, sweep_stale, write_marker
 
-__all__ = ["become_subreaper", "mark_kept", "release_clients", "sweep_run_dir", "sweep_stale", "write_marker"]
+__all__ = ["become_subreaper", "mark_kept", "release_clients", "stale_runs", "sweep_run_dir", "sweep_stale",
+           "write_marker"]

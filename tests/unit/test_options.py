@@ -12,8 +12,7 @@ def test_defaults_are_valid():
 
 
 @pytest.mark.parametrize("kw, message", [
-    ({"target": "nope"}, "--target nope: unknown target; choose one of local, ceph"),
-    ({"target": "kind"}, "--target kind: the Rook/Kubernetes targets are not built yet; available targets: local"),
+    ({"target": "nope"}, "--target nope: unknown target; choose one of local, ceph, kind, vagrant, kubeconfig"),
     ({"target": "ceph"}, "--target ceph needs --ceph-conf PATH"),
     ({"ceph_conf": "/etc/ceph/ceph.conf"}, "--ceph-conf is for --target ceph"),
     ({"nodes": 2}, "--nodes 2: at least 3 hosts are needed for pools of size 3"),
@@ -22,7 +21,27 @@ def test_defaults_are_valid():
     ({"gate_timeout": 0}, "--gate-timeout 0: must be positive"),
     ({"mute_health": ["osd_down"]}, "--mute-health osd_down: not a Ceph health code"),
     ({"target": "ceph", "ceph_conf": "c", "rgw_endpoint": "rgw:80"}, "--rgw-endpoint rgw:80: give a URL"),
-    ({"target": "ceph", "ceph_conf": "c", "keep_cluster": True}, "--keep-cluster applies to the local target only"),
+    ({"target": "ceph", "ceph_conf": "c", "keep_cluster": True}, "--keep-cluster applies to the clusters the suite "
+                                                                  "makes (local, kind, vagrant), not to --target ceph"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "rook_namespace": "rook-ceph", "keep_cluster": True},
+     "--keep-cluster applies to the clusters the suite makes"),
+    # The Kubernetes targets.
+    ({"target": "kubeconfig"}, "--target kubeconfig needs --kubeconfig=PATH (or KUBECONFIG set)"),
+    ({"target": "kubeconfig", "kubeconfig": "k"}, "--target kubeconfig: pass either --rook-namespace=NS"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "rook_namespace": "r", "deploy_rook": True},
+     "--target kubeconfig: pass either --rook-namespace=NS"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True}, "--deploy-rook needs the OSD devices by name"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True, "osd_devices": ["node1"]},
+     "--osd-device node1: give NODE:/dev/DEVICE"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True, "osd_devices": ["n1:/dev/sdb", "n1:/dev/sdb"]},
+     "--osd-device n1:/dev/sdb: given twice"),
+    ({"target": "kubeconfig", "kubeconfig": "k", "rook_namespace": "r", "osd_devices": ["n1:/dev/sdb"]},
+     "--osd-device is for --deploy-rook"),
+    ({"target": "kind", "rook_namespace": "rook-ceph"}, "--rook-namespace is for --target kubeconfig; the kind target"),
+    ({"target": "vagrant", "kind_node_image": "kindest/node:v1.34.0"}, "--kind-node-image is for --target kind"),
+    ({"target": "kind", "rook_timeout": 0}, "--rook-timeout 0: must be positive"),
+    ({"rook_manifests": "/tmp/x"}, "--rook-manifests is for the Kubernetes targets (kind, vagrant, kubeconfig)"),
+    ({"target": "ceph", "ceph_conf": "c", "kubeconfig": "k"}, "--kubeconfig is for the Kubernetes targets"),
     ({"recovery_timeout": -1}, "--recovery-timeout -1: must be positive"),
     ({"allow_disruptive": True}, "--allow-disruptive is for --target ceph"),
 ])
@@ -31,3 +50,21 @@ def test_bad_input_gets_one_line_saying_what_to_do(kw, message):
         check(**kw)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kw", [
+    {"target": "kind"},
+    {"target": "kind", "keep_cluster": True, "kind_node_image": "kindest/node:v1.34.0", "rook_version": "1.19.3"},
+    {"target": "vagrant", "vagrant_provider": "virtualbox"},
+    {"target": "kubeconfig", "kubeconfig": "k", "rook_namespace": "rook-ceph", "context": "prod"},
+    {"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True, "osd_devices": ["n1:/dev/sdb", "n-2.x:/dev/vdc"]},
+])
+def test_the_kubernetes_targets_take_their_options(kw):
+    check(**kw)
+
+
+def test_osd_devices_are_grouped_by_node():
+    from ceph_conformance.targets.rook.settings import parse_osd_devices
+
+    assert parse_osd_devices(["a:/dev/sdb", "b:/dev/sdb", "a:/dev/sdc"]) == {"a": ["/dev/sdb", "/dev/sdc"],
+                                                                               "b": ["/dev/sdb"]}

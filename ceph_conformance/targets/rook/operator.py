@@ -1,0 +1,56 @@
+"""Rook's own install manifests (crds, common, csi-operator, operator, toolbox) from the release,
+patched as objects: loop devices allowed, the CephFS client type, the toolbox run-named."""
+
+import copy
+
+from .labels import mark
+from .release import OPERATOR_FILES
+
+# Settings of rook-ceph-operator-config the suite needs: loop devices as OSDs (they are still
+# used only when listed by name in the CephCluster), and no discovery daemon scanning the nodes.
+OPERATOR_CONFIG = {
+    "ROOK_CEPH_ALLOW_LOOP_DEVICES": "true",
+    "ROOK_ENABLE_DISCOVERY_DAEMON": "false",
+    "ROOK_LOG_LEVEL": "INFO",
+}
+
+
+def operator_documents(release, s):
+    """Rook's install, in the release's order, each document marked with the run's labels."""
+    if s.operator_namespace != "rook-ceph":
+        # Rook's manifests name their namespace in many places (bindings, webhooks, CSI drivers);
+        # installing elsewhere is Rook's Helm chart's job, not a patch of ours.
+        raise ValueError("the suite installs Rook in the namespace rook-ceph, as Rook's manifests do")
+    docs = []
+    for name in OPERATOR_FILES:
+        for doc in release.documents(name):
+            docs.append(mark(_patched(doc, s), s.run_id, "operator"))
+    return docs
+
+
+def _patched(doc, s):
+    doc = copy.deepcopy(doc)
+    kind, name = doc.get("kind"), doc.get("metadata", {}).get("name")
+    if kind == "ConfigMap" and name == "rook-ceph-operator-config":
+        doc["data"].update(OPERATOR_CONFIG)
+    elif kind == "Driver" and name.endswith(".cephfs.csi.ceph.com"):
+        doc["spec"]["cephFsClientType"] = s.cephfs_client_type
+    elif kind == "OperatorConfig":
+        doc["spec"]["driverSpecDefaults"]["cephFsClientType"] = s.cephfs_client_type
+    return doc
+
+
+def toolbox(release, s):
+    """Rook's toolbox Deployment, run-named (beside any toolbox an existing Rook has), with the run's
+    Ceph image. It runs with the cluster's admin identity: every Ceph tool call goes through it."""
+    (doc,) = [d for d in release.documents("toolbox.yaml") if d.get("kind") == "Deployment"]
+    doc = copy.deepcopy(doc)
+    doc["metadata"]["name"] = s.toolbox
+    doc["metadata"]["namespace"] = s.namespace
+    doc["metadata"].setdefault("labels", {})["app"] = s.toolbox
+    doc["spec"]["selector"] = {"matchLabels": {"app": s.toolbox}}
+    pod = doc["spec"]["template"]
+    pod["metadata"]["labels"]["app"] = s.toolbox
+    (container,) = pod["spec"]["containers"]
+    container["image"] = s.ceph_image
+    return mark(doc, s.run_id, "tools")
