@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: deps venv conformance test unit lint bench sweep
+.PHONY: deps venv conformance test unit lint bench sweep testbed testbed-down testbed-status
 
 deps:
 	@scripts/install-deps
@@ -43,3 +43,14 @@ bench: deps venv
 ## Remove leftovers of crashed or kept runs of the local target.
 sweep: venv
 	$(VENV)/bin/python -m ceph_conformance sweep --include-kept
+
+## A real Kubernetes API on this host (etcd + kube-apiserver built from the Go module proxy); prints its KUBECONFIG.
+testbed: deps venv
+	$(VENV)/bin/python -m ceph_conformance testbed up
+
+testbed-status: venv
+	$(VENV)/bin/python -m ceph_conformance testbed status
+
+## Stop the test bed and remove its directory.
+testbed-down: venv
+	$(VENV)/bin/python -m ceph_conformance testbed down

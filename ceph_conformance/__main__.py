@@ -1,5 +1,6 @@
-"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`, and
-`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster."""
+"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
+`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
+`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed."""
 
 import argparse
 import sys
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from .host.sweep import MARKER, release_clients, sweep_run_dir, sweep_stale
 from .targets.local.cluster import stop_run_dir_in_order
+from .testbed import cli as testbed_cli
 
 
 def main(argv=None):
@@ -17,7 +19,10 @@ def main(argv=None):
     sweep.add_argument("--run-root", default="/var/tmp/ceph-conformance")
     sweep.add_argument("--include-kept", action="store_true", help="also runs left up with --keep-cluster")
     add_sweep_cluster(sub)
+    testbed_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "testbed":
+        return testbed_cli.run(args)
     if args.command == "sweep-cluster":
         return sweep_cluster_command(args)
 
