@@ -44,9 +44,11 @@ bench: deps venv
 sweep: venv
 	$(VENV)/bin/python -m ceph_conformance sweep --include-kept
 
-## A real Kubernetes API on this host (etcd + kube-apiserver built from the Go module proxy); prints its KUBECONFIG.
+## A real Kubernetes on this host, built from the Go module proxy and Debian (README: the test bed); prints its
+## KUBECONFIG. TESTBED_NODES=0 for the API alone (etcd + kube-apiserver, no root needed).
+TESTBED_NODES ?= 2
 testbed: deps venv
-	$(VENV)/bin/python -m ceph_conformance testbed up
+	$(VENV)/bin/python -m ceph_conformance testbed up --nodes $(TESTBED_NODES)
 
 testbed-status: venv
 	$(VENV)/bin/python -m ceph_conformance testbed status

@@ -138,3 +138,46 @@ def apiserver_probe(pki, port):
         failing = [line for line in body.splitlines() if "failed" in line]
         return False, f"HTTP {status}: {'; '.join(failing) or body.strip()[:300]}"
     return probe
+
+
+def controller_manager_argv(binary, pki, kubeconfig, port, cert_dir):
+    return [binary, f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={port}",
+            f"--cert-dir={cert_dir}", f"--service-account-private-key-file={pki.sa_key}",
+            f"--root-ca-file={pki.ca}", "--use-service-account-credentials=true", "--leader-elect=false",
+            f"--cluster-signing-cert-file={pki.ca}", f"--cluster-signing-key-file={pki.ca.with_suffix('.key')}",
+            "--profiling=false", "--v=1"]
+
+
+def scheduler_argv(binary, kubeconfig, port, cert_dir):
+    return [binary, f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}", "--bind-address=127.0.0.1", f"--secure-port={port}",
+            f"--cert-dir={cert_dir}", "--leader-elect=false", "--profiling=false", "--v=1"]
+
+
+def healthz_probe(port):
+    """/healthz of a component serving with its own self-signed certificate (loopback, nothing sent)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def probe():
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/healthz", context=ctx, timeout=5) as resp:
+                body = resp.read().decode(errors="replace")
+                return resp.status == 200 and body.strip() == "ok", f"HTTP {resp.status}: {body[:200]}"
+        except urllib.error.HTTPError as exc:
+            return False, f"HTTP {exc.code}: {exc.read().decode(errors='replace')[:300]}"
+    return probe
+
+
+def plain_healthz_probe(port):
+    """The kubelet's /healthz: plain HTTP on loopback."""
+    def probe():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                body = resp.read().decode(errors="replace")
+                return resp.status == 200, f"HTTP {resp.status}: {body[:200]}"
+        except urllib.error.HTTPError as exc:
+            return False, f"HTTP {exc.code}: {exc.read().decode(errors='replace')[:300]}"
+    return probe

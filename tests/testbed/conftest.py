@@ -3,6 +3,8 @@
 The controller names the bed's directory and hands it to xdist workers; the first process to need
 the bed brings it up behind a file lock (building what the cache lacks), the others attach to it,
 and the controller tears it down at the end of the session, also after failures.
+As root the bed has two nodes (rung 2: controller-manager, scheduler, containerd + kubelet each);
+otherwise the API alone, and the tests that need nodes skip saying so.
 Opt-out: CCONF_SKIP_TESTBED=1 skips these tests, saying so (for a machine without Go).
 """
 
@@ -19,6 +21,7 @@ from ceph_conformance.testbed.bed import DEFAULT_ROOT, TestBed
 SKIP_ENV = "CCONF_SKIP_TESTBED"
 DIR_KEY = "cconf_testbed_dir"
 ROOT = Path(os.environ.get("CCONF_SELFTEST_TESTBED_ROOT", str(DEFAULT_ROOT)))
+NODES = 2 if os.geteuid() == 0 else 0  # containerd, runc and the kubelet's cgroups need root
 
 
 def pytest_configure(config):
@@ -56,8 +59,17 @@ def testbed(request):
     bed = TestBed(bed_dir)
     with FileLock(f"{bed_dir}.lock"):
         if not bed.is_up():
-            bed.up(progress=_printer(request.config))
+            bed.up(progress=_printer(request.config), nodes=NODES)
     return bed
+
+
+@pytest.fixture(scope="session")
+def bed_nodes(testbed):
+    """The names of the bed's nodes; skips when the bed has none (not root)."""
+    names = [n["name"] for n in testbed.state().get("nodes", [])]
+    if not names:
+        pytest.skip("the test bed has no nodes: containerd and the kubelet need root")
+    return names
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.skipif(os.environ.get(SKIP_ENV) == "1", reason=f"{SKIP_
 
 @pytest.fixture
 def bed_dir(request):
-    d = ROOT / f"lifecycle-{os.getpid()}-{request.node.name[:40].replace('[', '-').strip(']')}"
+    d = ROOT / f"lc-{os.getpid()}-{abs(hash(request.node.name)) % 10**6}"  # short: containerd's socket paths
     yield d
     if d.exists():  # a failed test must not leave its bed running
         TestBed(d).down(progress=lambda _m: None)
@@ -114,3 +115,62 @@ def test_down_leaves_a_directory_that_is_not_a_test_bed_alone(tmp_path):
     with pytest.raises(SetupError, match="not a test bed's directory"):
         TestBed(tmp_path).down(progress=lambda _m: None)
     assert (tmp_path / "data").read_text() == "someone's"
+
+
+def _host_traces(bed_dir, layouts):
+    """What a bed with nodes could leave on the host: bridges, cgroups, network namespaces, mounts."""
+    from ceph_conformance.host.mounts import mounts_under
+    from ceph_conformance.testbed import node
+
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    traces = [f"bridge {n.bridge}" for n in layouts if f" {n.bridge}:" in links]
+    traces += [f"cgroup {h}{n.cgroup_root}" for n in layouts for h in node.cgroup_hierarchies()
+               if os.path.isdir(f"{h}{n.cgroup_root}")]
+    return traces + [f"mount {m}" for m in mounts_under(bed_dir)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a node (containerd, runc, cgroups) needs root")
+def test_a_bed_with_a_node_and_unstoppable_pods_leaves_nothing(bed_dir):
+    """A running pod, and a Deployment whose image is not there (its controller would recreate its pod
+    forever): teardown still stops everything and removes every trace on the host."""
+    from ceph_conformance.testbed.image import IMAGE
+    from ceph_conformance.testbed.node import NodeLayout
+    from ceph_conformance.waits import wait_for
+
+    netns_before = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    host_dirs_before = {d: os.path.isdir(d) for d in ("/run/containerd", "/run/netns")}
+    bed = TestBed(bed_dir)
+    state = bed.up(progress=lambda _m: None, nodes=1)
+    layouts = [NodeLayout(n["index"], Path(n["dir"])) for n in state["nodes"]]
+    api = api_client(bed.kubeconfig)
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    wait_for(lambda: (bool(core.list_namespaced_service_account("default").items), "no default account"),
+             what="the default ServiceAccount", timeout=60)
+    container = {"name": "main", "image": IMAGE, "imagePullPolicy": "Never", "command": ["/bin/sleep", "infinity"]}
+    core.create_namespaced_pod("default", {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "runs"},
+                                           "spec": {"containers": [container]}})
+    missing = {**container, "image": "localhost/ceph-conformance/not-built:never"}
+    apps.create_namespaced_deployment("default", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "stuck"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "stuck"}},
+                 "template": {"metadata": {"labels": {"app": "stuck"}}, "spec": {"containers": [missing]}}}})
+
+    def both_there():
+        pods = {p.metadata.name.split("-")[0]: p for p in core.list_namespaced_pod("default").items}
+        running = pods.get("runs") is not None and pods["runs"].status.phase == "Running"
+        return running and "stuck" in pods, f"pods: {[(n, p.status.phase) for n, p in pods.items()]}"
+
+    wait_for(both_there, what="a running pod and a stuck one", timeout=90)
+    api.close()
+    pids = processes.pids_with_marker(bed_dir)  # the bed's components and containerd's shims
+    shims = [p for p in pids if processes.command_name(p) == "containerd-shim-runc-v2"]
+    assert shims, f"containerd's shims carry the bed's mark: {[processes.command_name(p) for p in pids]}"
+    pids += [c.pid for s in shims for c in psutil.Process(s).children(recursive=True)]  # the containers
+
+    bed.down(progress=lambda _m: None)
+    assert not bed_dir.exists()
+    assert not [p for p in pids + shims if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert _host_traces(bed_dir, layouts) == []
+    netns_after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    assert netns_after <= netns_before, f"network namespaces left: {netns_after - netns_before}"
+    assert {d: os.path.isdir(d) for d in host_dirs_before} == host_dirs_before
