@@ -6,6 +6,7 @@ does not know instead of silently pruning it.
 """
 
 import json
+from pathlib import Path
 
 import yaml
 from kubernetes import client, config
@@ -42,8 +43,22 @@ def _refusal(exc):
     return None
 
 
+DISCOVERY_CACHE = "discovery-cache.json"
+
+
 def api_client(kubeconfig):
-    return config.new_client_from_config(config_file=str(kubeconfig))
+    """A client of the test bed whose kubeconfig this is; its discovery cache lives in the bed's
+    directory (the dynamic client's default is a file in /tmp per server, never removed)."""
+    api = config.new_client_from_config(config_file=str(kubeconfig))
+    api.cconf_discovery_cache = str(Path(kubeconfig).parent / DISCOVERY_CACHE)
+    return api
+
+
+def dynamic_client(api):
+    cache = getattr(api, "cconf_discovery_cache", None)
+    if cache is None:
+        raise ValueError("dynamic_client: an ApiClient from api_client() (it knows where its discovery cache goes)")
+    return DynamicClient(api, cache_file=cache)
 
 
 def load_documents(path):
@@ -54,7 +69,7 @@ def load_documents(path):
 def server_side_apply(api, documents, namespace=None, strict=True):
     """Apply each document (dict) server-side; returns the objects as stored. Raises Rejected for an
     invalid one (the documents before it stay applied)."""
-    dyn = DynamicClient(api)
+    dyn = dynamic_client(api)
     applied = []
     for doc in documents:
         resource = dyn.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])

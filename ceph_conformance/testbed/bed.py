@@ -15,6 +15,8 @@ import os
 import time
 from pathlib import Path
 
+import psutil
+
 from ..errors import SetupError
 from ..host import processes
 from ..host.ports import free_port
@@ -102,9 +104,13 @@ class TestBed:
 
     # -- up and down ---------------------------------------------------------------------------
 
-    def up(self, progress=print, nodes=0):
+    def up(self, progress=print, nodes=0, owner_pid=None, kept=False):
         """Bring the bed up (or find it up) with that many nodes (0: the API alone); returns its state.
-        On failure everything started is removed."""
+        On failure everything started is removed.
+
+        owner_pid: the process whose end makes the bed a leftover (default this one); kept: a bed
+        meant to outlive its owner (the CLI's), which only `down` removes."""
+        self._owner = {"pid": owner_pid or os.getpid(), "kept": kept}
         if self.is_up() and len(self.state().get("nodes", [])) >= nodes:
             progress(f"test bed already up in {self.dir}")
             return self.state()
@@ -134,7 +140,12 @@ class TestBed:
     def _start(self, progress, built):
         self.dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.dir.mkdir(mode=0o700)
-        (self.dir / MARKER).write_text(json.dumps({"pid": os.getpid()}))
+        owner = getattr(self, "_owner", {"pid": os.getpid(), "kept": False})
+        try:
+            owner["create_time"] = psutil.Process(owner["pid"]).create_time()
+        except psutil.Error:
+            owner["create_time"] = None
+        (self.dir / MARKER).write_text(json.dumps(owner))
         (self.dir / "log").mkdir()
         t0 = time.monotonic()
         pki = control_plane.make_pki(self.dir / "pki")
@@ -319,3 +330,28 @@ class TestBed:
             raise SetupError(f"test bed teardown left things behind: {'; '.join(done)}")
         progress(f"test bed in {self.dir} removed in {time.monotonic() - t0:.1f}s")
         return done
+
+
+def owner_alive(owner):
+    try:
+        proc = psutil.Process(owner["pid"])
+        return owner.get("create_time") is None or abs(proc.create_time() - owner["create_time"]) < 1
+    except (psutil.Error, KeyError, TypeError):
+        return False
+
+
+def sweep_dead_beds(root, progress=print):
+    """Tear down the beds under root whose owner process is gone (a killed test session) and that
+    were not kept; returns their directories."""
+    swept = []
+    for marker in sorted(Path(root).glob(f"*/{MARKER}")):
+        try:
+            owner = json.loads(marker.read_text())
+        except (OSError, ValueError):
+            continue
+        if owner.get("kept") or owner_alive(owner):
+            continue
+        progress(f"removing a test bed whose owner (pid {owner.get('pid')}) is gone: {marker.parent}")
+        TestBed(marker.parent).down(progress=progress)
+        swept.append(marker.parent)
+    return swept

@@ -19,7 +19,7 @@ def run(args):
     bed = TestBed(args.dir)
     try:
         if args.action == "up":
-            bed.up(progress=lambda m: print(f"[testbed] {m}", flush=True), nodes=args.nodes)
+            bed.up(progress=lambda m: print(f"[testbed] {m}", flush=True), nodes=args.nodes, kept=True)
             print(f"export KUBECONFIG={bed.kubeconfig}")
         elif args.action == "down":
             bed.down(progress=lambda m: print(f"[testbed] {m}", flush=True))

@@ -16,22 +16,31 @@ import pytest
 from filelock import FileLock
 
 from ceph_conformance.run import new_run_id
-from ceph_conformance.testbed.bed import DEFAULT_ROOT, TestBed
+from ceph_conformance.testbed.bed import DEFAULT_ROOT, TestBed, sweep_dead_beds
 
 SKIP_ENV = "CCONF_SKIP_TESTBED"
 DIR_KEY = "cconf_testbed_dir"
+OWNER_KEY = "cconf_testbed_owner"
 ROOT = Path(os.environ.get("CCONF_SELFTEST_TESTBED_ROOT", str(DEFAULT_ROOT)))
 NODES = 2 if os.geteuid() == 0 else 0  # containerd, runc and the kubelet's cgroups need root
 
 
 def pytest_configure(config):
     workerinput = getattr(config, "workerinput", None)
-    config._cconf_testbed_dir = Path(workerinput[DIR_KEY]) if workerinput else ROOT / f"selftest-{new_run_id()}"
+    if workerinput:
+        config._cconf_testbed_dir = Path(workerinput[DIR_KEY])
+        config._cconf_testbed_owner = workerinput[OWNER_KEY]
+        return
+    config._cconf_testbed_dir = ROOT / f"selftest-{new_run_id()}"
+    config._cconf_testbed_owner = os.getpid()  # the controller: it tears the bed down
+    if ROOT.exists():
+        sweep_dead_beds(ROOT, progress=_printer(config))  # what killed sessions left
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     node.workerinput[DIR_KEY] = str(node.config._cconf_testbed_dir)
+    node.workerinput[OWNER_KEY] = node.config._cconf_testbed_owner
 
 
 def pytest_sessionfinish(session):
@@ -59,7 +68,7 @@ def testbed(request):
     bed = TestBed(bed_dir)
     with FileLock(f"{bed_dir}.lock"):
         if not bed.is_up():
-            bed.up(progress=_printer(request.config), nodes=NODES)
+            bed.up(progress=_printer(request.config), nodes=NODES, owner_pid=request.config._cconf_testbed_owner)
     return bed
 
 

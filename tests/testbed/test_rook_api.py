@@ -10,10 +10,15 @@ import copy
 import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic import DynamicClient
 
 from ceph_conformance.run import new_run_id
-from ceph_conformance.testbed.apply import Rejected, load_documents, server_side_apply, wait_crds_established
+from ceph_conformance.testbed.apply import (
+    Rejected,
+    dynamic_client,
+    load_documents,
+    server_side_apply,
+    wait_crds_established,
+)
 from ceph_conformance.testbed.rook_source import ROOK_VERSION, example_manifest
 from ceph_conformance.waits import wait_for
 
@@ -177,7 +182,7 @@ def test_wrong_resource_is_rejected_as_invalid_on_create(kube_api, namespace, ca
     """A plain create goes through the CRD's validation: 422 Invalid, naming the field."""
     make, field = WRONG[case]
     body = make(namespace)
-    dyn = DynamicClient(kube_api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
+    dyn = dynamic_client(kube_api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
     with pytest.raises(ApiException) as info:
         dyn.create(body=body, namespace=namespace, query_params=[("fieldValidation", "Strict")])
     assert info.value.status in (400, 422), info.value.body
@@ -186,14 +191,14 @@ def test_wrong_resource_is_rejected_as_invalid_on_create(kube_api, namespace, ca
 
 
 def _assert_not_stored(kube_api, namespace, body):
-    dyn = DynamicClient(kube_api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
+    dyn = dynamic_client(kube_api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
     names = [o.metadata.name for o in dyn.get(namespace=namespace).items]
     assert body["metadata"]["name"] not in names, "the API server refused it, yet it is stored"
 
 
 def test_create_patch_wait_and_delete_by_label(kube_api, namespace):
     """The client calls the Rook targets make: create, patch, wait for what was patched, delete by label."""
-    dyn = DynamicClient(kube_api)
+    dyn = dynamic_client(kube_api)
     pools = dyn.resources.get(api_version="ceph.rook.io/v1", kind="CephBlockPool")
     mine = f"ceph-conformance/run={RUN},purpose=label-test"
     for i in range(3):

@@ -174,3 +174,25 @@ def test_a_bed_with_a_node_and_unstoppable_pods_leaves_nothing(bed_dir):
     netns_after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
     assert netns_after <= netns_before, f"network namespaces left: {netns_after - netns_before}"
     assert {d: os.path.isdir(d) for d in host_dirs_before} == host_dirs_before
+
+
+def test_a_bed_whose_owner_died_is_swept_and_a_kept_one_is_not(tmp_path):
+    from ceph_conformance.testbed.bed import sweep_dead_beds
+
+    root = ROOT / f"sw-{os.getpid()}"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    orphan, kept = TestBed(root / "orphan"), TestBed(root / "kept")
+    try:
+        orphan.up(progress=lambda _m: None, owner_pid=dead.pid)
+        kept.up(progress=lambda _m: None, owner_pid=dead.pid, kept=True)
+        orphan_pids = list(orphan.state()["pids"].values())
+        said = []
+        assert sweep_dead_beds(root, progress=said.append) == [orphan.dir], said
+        assert not orphan.dir.exists() and not any(processes.is_alive(p, orphan.dir) for p in orphan_pids)
+        assert kept.is_up(), "a kept bed (the CLI's) outlives its owner"
+    finally:
+        for bed in (orphan, kept):
+            if bed.dir.exists():
+                bed.down(progress=lambda _m: None)
+        root.rmdir()
