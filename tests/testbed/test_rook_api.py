@@ -229,3 +229,13 @@ def test_create_patch_wait_and_delete_by_label(kube_api, namespace):
     wait_for(gone, what="the run's labelled pools to be deleted", timeout=30)
     assert [o.metadata.name for o in pools.get(namespace=namespace).items if o.metadata.name.startswith(
         ("labelled-", "not-ours"))] == ["not-ours"], "a delete by label removed an object without the label"
+
+
+def test_stored_as_applied_sees_a_field_the_server_dropped(kube_api, namespace):
+    """A create that ignores field validation has an unknown field pruned, silently: the comparison
+    the acceptance test makes catches it. (Server-side apply always refuses such a field.)"""
+    body = _broken(block_pool, ("spec", "replicated", "sizee"), 2)(namespace)
+    pools = dynamic_client(kube_api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
+    stored = pools.create(body=body, namespace=namespace, query_params=[("fieldValidation", "Ignore")])
+    assert "sizee" not in stored.to_dict()["spec"]["replicated"]
+    assert not _subset(body["spec"], stored.to_dict()["spec"])
