@@ -1,4 +1,4 @@
-// The test bed's Kubernetes and etcd, built from the Go module proxy (testbed/README: why).
+// The test bed's Kubernetes and etcd, built from the Go module proxy (README: The Kubernetes test bed).
 // k8s.io/kubernetes points its staging modules at ./staging, which a dependency cannot see:
 // each is replaced by its published v0.x.y of the same release.
 module ceph-conformance.local/testbed/kube
