@@ -115,8 +115,9 @@ class TestBed:
             progress(f"test bed already up in {self.dir}")
             return self.state()
         if self.dir.exists():
+            why = "it has fewer nodes than asked" if self.is_up() else "what a bed that died left"
             for line in self.down(progress=lambda _m: None):
-                progress(f"removed a dead test bed's leftovers: {line}")
+                progress(f"removed the test bed in {self.dir} ({why}): {line}")
         if nodes:
             _preflight_nodes()
         started = time.monotonic()
