@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps venv conformance test unit lint bench sweep
+.PHONY: deps venv conformance test unit lint bench sweep testbed testbed-down testbed-status
 
 deps:
 	@scripts/install-deps
@@ -44,3 +44,16 @@ bench: deps venv
 ## Remove leftovers of crashed or kept runs of the local target.
 sweep: venv
 	$(VENV)/bin/python -m ceph_conformance sweep --include-kept
+
+## A real Kubernetes on this host, built from the Go module proxy and Debian (README: the test bed); prints its
+## KUBECONFIG. TESTBED_NODES=0 for the API alone (etcd + kube-apiserver, no root needed).
+TESTBED_NODES ?= 2
+testbed: deps venv
+	$(VENV)/bin/python -m ceph_conformance testbed up --nodes $(TESTBED_NODES)
+
+testbed-status: venv
+	$(VENV)/bin/python -m ceph_conformance testbed status
+
+## Stop the test bed and remove its directory.
+testbed-down: venv
+	$(VENV)/bin/python -m ceph_conformance testbed down

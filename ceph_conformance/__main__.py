@@ -1,7 +1,8 @@
 """Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
 `python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
 `python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
-`kubectl apply --dry-run=server -f`) what the Rook targets apply."""
+`kubectl apply --dry-run=server -f`) what the Rook targets apply, and
+`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed."""
 
 import argparse
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from .host.sweep import MARKER, release_clients, sweep_run_dir, sweep_stale
 from .targets.local.cluster import stop_run_dir_in_order
+from .testbed import cli as testbed_cli
 
 
 def main(argv=None):
@@ -20,7 +22,10 @@ def main(argv=None):
     sweep.add_argument("--include-kept", action="store_true", help="also runs left up with --keep-cluster")
     add_sweep_cluster(sub)
     add_rook_manifests(sub)
+    testbed_cli.add_parser(sub)
     args = parser.parse_args(argv)
+    if args.command == "testbed":
+        return testbed_cli.run(args)
     if args.command == "sweep-cluster":
         return sweep_cluster_command(args)
     if args.command == "rook-manifests":

@@ -20,6 +20,7 @@ from ..waits import WaitTimeout, wait_for
 
 OWNER_ENV = "CCONF_OWNER"
 _CHILDREN: dict[int, subprocess.Popen] = {}
+_OWNERS: dict[int, str] = {}  # the mark each child was started with
 _PR_SET_CHILD_SUBREAPER = 36
 GONE_STATES = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 
@@ -40,6 +41,7 @@ def become_subreaper():
 def reap(pid):
     """Collect pid's exit status if it is our (possibly adopted) child; harmless otherwise."""
     child = _CHILDREN.pop(pid, None)
+    _OWNERS.pop(pid, None)
     if child is not None:
         child.poll()
         return
@@ -62,6 +64,7 @@ def start(argv, log_path, owner):
             env={**os.environ, OWNER_ENV: str(owner)},
         )
     _CHILDREN[proc.pid] = proc
+    _OWNERS[proc.pid] = str(owner)
     return proc.pid
 
 
@@ -103,6 +106,9 @@ def is_alive(pid, marker):
     child = _CHILDREN.get(pid)
     if child is not None and child.poll() is not None:
         return False
+    if child is not None and _belongs(_OWNERS.get(pid), marker):
+        # Our own running child: between fork and exec its environment is still ours, without the mark.
+        return True
     try:
         proc = psutil.Process(pid)
     except psutil.Error:
