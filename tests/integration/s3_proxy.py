@@ -64,7 +64,9 @@ def let_refused_requests_through(x):
 
 class ServiceUnavailableEvery:
     """A gateway that answers one request in n with 503 Slow Down, without passing it on: a
-    transient error the SDK retries (the retry goes through)."""
+    transient error the SDK retries. A retry (the SDK's amz-sdk-request header says attempt=2 or
+    more) always goes through: with many calls at once, a call's retries could otherwise land on
+    the n-th request again, and the SDK would give up."""
 
     def __init__(self, n):
         self.n = n
@@ -72,10 +74,10 @@ class ServiceUnavailableEvery:
         self.answered = []  # (method, path) of each request answered 503
         self._lock = threading.Lock()
 
-    def __call__(self, method, path):
+    def __call__(self, method, path, headers):
         with self._lock:
             self.seen += 1
-            if self.seen % self.n:
+            if self.seen % self.n or "attempt=1;" not in headers.get("amz-sdk-request", "attempt=1;"):
                 return False
             self.answered.append((method, path))
             return True
@@ -90,7 +92,7 @@ class SilentOn:
         self.held = []  # (method, path) of each request left unanswered
         self._lock = threading.Lock()
 
-    def __call__(self, method, path):
+    def __call__(self, method, path, headers):
         if not self.which(method, path):
             return False
         with self._lock:
@@ -115,8 +117,8 @@ SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code
 
 class CorruptingProxy:
     def __init__(self, upstream, corrupt, refuse=None):
-        """refuse(method, path) -> True answers that request 503 without passing it on; "silent"
-        holds it unanswered until the proxy closes."""
+        """refuse(method, path, headers) -> True answers that request 503 without passing it on;
+        "silent" holds it unanswered until the proxy closes."""
         target = urlsplit(upstream)
         self.upstream = (target.hostname, target.port or 80)
         self.corrupt = corrupt
@@ -153,7 +155,7 @@ class CorruptingProxy:
 
             def _relay(self):
                 body = self._read_body()
-                verdict = proxy.refuse(self.command, self.path) if proxy.refuse is not None else False
+                verdict = proxy.refuse(self.command, self.path, self.headers) if proxy.refuse is not None else False
                 if verdict == "silent":
                     with proxy._lock:
                         proxy.altered += 1

@@ -21,6 +21,16 @@ def _until_health_says(cluster, code, timeout=90):
     wait_for(probe, what=f"health check {code}", timeout=timeout, interval=1)
 
 
+def _throttle(ceph, osd, sleep, active):
+    """Set an OSD's recovery throttle, once it answers commands (a booting OSD says ENXIO)."""
+    def probe():
+        ceph.ceph("tell", osd, "config", "set", "osd_recovery_sleep_hdd", sleep, timeout=20)
+        ceph.ceph("tell", osd, "config", "set", "osd_recovery_max_active_hdd", active, timeout=20)
+        return True, "set"
+
+    wait_for(probe, what=f"{osd} to take its recovery throttle", timeout=90, interval=1)
+
+
 def test_with_the_mds_gone_the_gate_gives_up_after_the_stall_window(live_cluster, existing, tmp_path):
     """What used to wait out the whole 300 s gate: the sharedfs checks against an existing cluster
     whose only MDS is stopped. They fail once nothing has changed for the stall window."""
@@ -58,20 +68,20 @@ def test_a_recovering_cluster_is_waited_for_past_the_stall_window(live_cluster, 
         # Objects written while osd.1 is away are degraded on its PGs: what it must recover.
         ceph.tool("rados", "bench", "-p", pool, "4", "write", "-b", "4096", "-t", "4", "--no-cleanup",
                   timeout=120)
+        # Recovery throttled at runtime (`tell` overrides the run's ceph.conf): some seconds long.
+        for osd in ("osd.0", "osd.2", "osd.3"):
+            _throttle(ceph, osd, sleep="0.05", active="1")
         live_cluster.start_daemon("osd.1")
-        # Throttled at runtime (`tell` overrides the run's ceph.conf): a recovery of some seconds.
-        for osd in ("osd.0", "osd.1", "osd.2", "osd.3"):
-            ceph.ceph("tell", osd, "config", "set", "osd_recovery_sleep_hdd", "0.05", timeout=60)
-            ceph.ceph("tell", osd, "config", "set", "osd_recovery_max_active_hdd", "1", timeout=60)
+        _throttle(ceph, "osd.1", sleep="0.05", active="1")  # answers once it has booted
         ceph.ceph("osd", "unset", "noout")
         t0 = time.monotonic()
         gate = run_gate(ceph, timeout=GATE_BOUND, interval=1, stall_window=window)
         took = time.monotonic() - t0
     finally:
         ceph.ceph("osd", "unset", "noout")
+        live_cluster.start_daemon("osd.1")
         for osd in ("osd.0", "osd.1", "osd.2", "osd.3"):
-            ceph.ceph("tell", osd, "config", "set", "osd_recovery_sleep_hdd", "0", timeout=60)
-            ceph.ceph("tell", osd, "config", "set", "osd_recovery_max_active_hdd", "3", timeout=60)
+            _throttle(ceph, osd, sleep="0", active="3")
         ceph.ceph("osd", "pool", "rm", pool, pool, "--yes-i-really-really-mean-it")
     assert gate.ok, gate.message()
     assert took > 2 * window, f"recovery took {took:.0f}s, no longer than the stall window: this proved nothing"
