@@ -1,5 +1,6 @@
-"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`, and
-`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster."""
+"""Commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
+`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
+`python -m ceph_conformance matrix REPORT_DIR... [-o OUT.html]`, several runs on one page."""
 
 import argparse
 import sys
@@ -17,9 +18,12 @@ def main(argv=None):
     sweep.add_argument("--run-root", default="/var/tmp/ceph-conformance")
     sweep.add_argument("--include-kept", action="store_true", help="also runs left up with --keep-cluster")
     add_sweep_cluster(sub)
+    add_matrix(sub)
     args = parser.parse_args(argv)
     if args.command == "sweep-cluster":
         return sweep_cluster_command(args)
+    if args.command == "matrix":
+        return matrix_command(args)
 
     if args.run_dirs:
         for run_dir in map(Path, args.run_dirs):
@@ -44,6 +48,26 @@ def add_sweep_cluster(sub):
     p.add_argument("--rbd-pool", default="rbd", help="pool of the block checks' images (default rbd)")
     p.add_argument("--cephfs", default=None, help="CephFS filesystem of the sharedfs checks (default: the first)")
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
+
+def add_matrix(sub):
+    p = sub.add_parser("matrix", help="merge runs into one page: a column per run, a row per check")
+    p.add_argument("sources", nargs="+", metavar="REPORT_DIR",
+                   help="report folders (reports/<run-id>), bundles (reports/<run-id>.tar.gz) or folders holding them")
+    p.add_argument("-o", "--output", default="reports/matrix.html",
+                   help="the page to write (default reports/matrix.html)")
+
+
+def matrix_command(args):
+    from .report.matrix import RunSourceError, write_matrix
+
+    try:
+        runs = write_matrix(args.sources, args.output)
+    except RunSourceError as exc:
+        print(f"matrix: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: {len(runs)} runs ({', '.join(r.run_id for r in runs)})")
+    return 0
 
 
 def sweep_cluster_command(args):

@@ -4,7 +4,7 @@ check's details. One self-contained file: styles inline, charts as inline SVG, n
 
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, ChainableUndefined, select_autoescape
+from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
 from ..payload import GiB
 from ..secrets import scrub
@@ -28,7 +28,7 @@ def environment():
 
 
 def seconds(value):
-    if value is None:
+    if not isinstance(value, int | float):
         return "-"
     return f"{value:.0f} s" if value >= 100 else f"{value:.1f} s"
 
@@ -122,12 +122,13 @@ def _verdict(results, counts):
     bad = counts.get("failed", 0) + counts.get("error", 0)
     if not (results.get("cluster") or {}).get("ok", False):
         return {"ok": False, "text": "the cluster did not come up"}
-    if bad or results.get("exit_status", 0) not in (0,):
+    unhealthy = bool(results.get("gate_end")) and not results["gate_end"].get("ok")
+    if bad or unhealthy or results.get("exit_status", 0) not in (0,):
         what = (f"not conformant: {bad} of {sum(counts.values())} checks failed"
                 + (f" ({counts['error']} in set-up or cleanup)" if counts.get("error") else "")) if bad \
-            else f"the run failed (pytest exit status {results.get('exit_status')})"
-        if results.get("gate_end") and not results["gate_end"].get("ok"):
-            what += "; the run left the cluster unhealthy"
+            else "not conformant" if unhealthy else f"the run failed (pytest exit status {results.get('exit_status')})"
+        if unhealthy:
+            what += ": the run left the cluster unhealthy"
         return {"ok": False, "text": what}
     return {"ok": True, "text": f"conformant: {counts.get('passed', 0)} checks passed"
             + (f", {counts['skipped']} skipped" if counts.get("skipped") else "")}
