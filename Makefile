@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: deps venv conformance test unit lint bench sweep
+.PHONY: deps venv conformance test unit lint bench sweep matrix
 
 deps:
 	@scripts/install-deps
@@ -35,10 +35,17 @@ unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@# The CI workflows: YAML, then GitHub's workflow schema (vendored in check-jsonschema: no network).
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 ## Compare runs: bring-up phases, time to HEALTH_OK and the object run, medians over several runs.
 bench: deps venv
 	$(VENV)/bin/python benchmarks/bench.py $(BENCH_ARGS)
+
+## Merge finished runs into one page: make matrix RUNS="reports/A reports/B.tar.gz" (default: every run under reports/).
+RUNS ?= reports
+matrix: venv
+	$(VENV)/bin/python -m ceph_conformance matrix $(RUNS) -o reports/matrix.html
 
 ## Remove leftovers of crashed or kept runs of the local target.
 sweep: venv
