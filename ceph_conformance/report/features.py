@@ -83,6 +83,7 @@ class Matrix:
     areas: list  # [(name, title)] rows that have checks
     capabilities: list  # [(name, meaning)] columns that have checks
     cells: dict  # (area, capability) -> Cell
+    not_run: list = field(default_factory=list)  # [(name, title)] areas none of whose checks ran
 
     def cell(self, area, capability):
         return self.cells.get((area, capability))
@@ -102,4 +103,5 @@ def build(checks, fmap=None):
     caps = [(c, m) for c, m in fmap.capabilities.items() if c in used_caps]
     if OTHER in used_caps:
         caps.append((OTHER, "checks not yet placed in capabilities.toml"))
-    return Matrix(areas, caps, cells)
+    not_run = [(a, t) for a, t in fmap.areas.items() if a not in used_areas]
+    return Matrix(areas, caps, cells, not_run)
