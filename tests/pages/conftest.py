@@ -1,58 +1,14 @@
-"""Pages opened as a person would: Debian's chromium, headless, driven by Playwright (never a
-browser of Playwright's own), a fresh profile per test, a screenshot of what was seen."""
+"""The report pages in headless Chromium, rendered from a real run's results.json."""
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
+from tests.browser import box, browser, open_page, playwright  # noqa: F401 - fixtures and helpers for the tests
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-# A real run's results.json (the full suite on the local target, 2026-12-01, one check erred in cleanup).
+# A real run's results.json: the full suite (42 checks, disruptive ones included) on the local target
+# of the development machine, 2026-12-01 (run 20261201-080159-c038); one check erred in its cleanup.
 REAL_RESULTS = Path(__file__).resolve().parents[1] / "data" / "results-local-full.json"
 
 
 def real_results():
     return json.loads(REAL_RESULTS.read_text())
-
-
-@pytest.fixture(scope="session")
-def playwright():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run 'make deps' (Debian's chromium is in the package list)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture
-def browser(playwright, tmp_path):
-    profile = tmp_path / "chromium-profile"
-    context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=ARGS, viewport={"width": 1360, "height": 900})
-    try:
-        yield context
-    finally:
-        context.close()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def open_page(browser, path, shots, name):
-    """Open a file in the browser, screenshot the whole page into shots/name.png."""
-    page = browser.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
-    page.goto(Path(path).resolve().as_uri())
-    page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-    assert not errors, errors
-    return page
-
-
-def box(locator):
-    b = locator.bounding_box()
-    assert b is not None, f"{locator} is not rendered"
-    return b
