@@ -41,6 +41,9 @@ def open_page(browser, path, shots, name):
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("requestfailed", lambda req: errors.append(f"request failed: {req.url}"))
+    # One self-contained file: nothing is fetched from anywhere but the page itself.
+    page.on("request", lambda req: None if req.url == Path(path).resolve().as_uri() or req.url.startswith(
+        ("data:", "about:")) else errors.append(f"the page fetched {req.url}"))
     page.goto(Path(path).resolve().as_uri())
     page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
     SHOTS.mkdir(parents=True, exist_ok=True)

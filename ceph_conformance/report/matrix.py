@@ -176,13 +176,12 @@ def _fmt(value):
 
 def _verdict_text(results):
     counts = results.get("counts") or {}
-    bad = counts.get("failed", 0) + counts.get("error", 0)
-    parts = [f"{counts.get('passed', 0)} passed"]
-    if bad:
-        parts.append(f"{bad} failed")
-    if counts.get("skipped"):
-        parts.append(f"{counts['skipped']} skipped")
-    return ", ".join(parts)
+    parts = [f"{counts[o]} {o}" for o in ("passed", "failed", "error", "skipped") if counts.get(o)]
+    if not (results.get("cluster") or {}).get("ok", False):
+        parts.insert(0, "no cluster")
+    if results.get("gate_end") and not results["gate_end"].get("ok"):
+        parts.append("left unhealthy")
+    return ", ".join(parts) or "nothing ran"
 
 
 def _shape_text(results):
