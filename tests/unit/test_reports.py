@@ -137,3 +137,12 @@ def test_a_check_message_survives_a_long_assertion_diff(pytester):
         longest = max(len(line) for line in lines)
         assert longest <= results.LINE_CHARS + 4, f"a line of {longest} characters"
         assert lines[-1].endswith("more lines in the full report)"), lines[-1][:300]
+
+
+def test_run_page_of_a_run_whose_cluster_never_came_up():
+    payload = {"run_id": "r", "target": "local", "started": "2026-12-01T08:00:00Z", "counts": {},
+               "cluster": {"ok": False, "error": "cluster bring-up failed: no free loop device", "seconds": 2.0},
+               "checks": [], "metrics": [], "disruptive_steps": [], "gate_start": None, "gate_end": None}
+    text = page.render_run_page(payload)
+    assert "the cluster did not come up" in text and "no free loop device" in text
+    assert "No throughput was measured" in text and "No disruptive step ran" in text
