@@ -43,14 +43,14 @@ def test_matrix_of_a_folder_and_a_bundle_flags_what_differs(browser, tmp_path):
     assert nodes.all_inner_texts() == ["default", "3"]
     assert nodes.first.get_attribute("class") == "axis differs"
     # The failed check: a red cell with its reason, its row flagged; the other run's cell green.
-    row = p.locator('tr.check[data-nodeid="suites/test_health.py::test_mgr_active"]')
+    row = p.locator('tr.check-row[data-nodeid="suites/test_health.py::test_mgr_active"]')
     assert "differs" in row.get_attribute("class") and row.locator(".flag").inner_text() == "differs"
     cells = row.locator("td.oc")
     assert [cells.nth(i).get_attribute("data-outcome") for i in range(2)] == ["passed", "failed"]
     assert cells.nth(1).evaluate("e => getComputedStyle(e).backgroundColor") == RED
     assert "no active mgr" in cells.nth(1).locator(".reason").inner_text()
     # Checks the second run did not select are shown as absent, not as failures.
-    absent = p.locator('tr.check[data-nodeid^="suites/test_block.py"] td.oc[data-outcome="absent"]')
+    absent = p.locator('tr.check-row[data-nodeid^="suites/test_block.py"] td.oc[data-outcome="absent"]')
     assert absent.count() == 9
     # Headline figures, per run.
     tth = p.locator('tr.headline[data-figure="time to HEALTH_OK"] td').all_inner_texts()
@@ -58,9 +58,9 @@ def test_matrix_of_a_folder_and_a_bundle_flags_what_differs(browser, tmp_path):
     verdict = p.locator('tr.headline[data-figure="verdict"] td')
     assert verdict.nth(0).evaluate("e => getComputedStyle(e).backgroundColor") == RED  # its cleanup error
     # Every figure of a cell is there: the multipart check's throughputs.
-    multipart = p.locator('tr.check[data-nodeid="suites/test_object.py::test_put_get_roundtrip_multipart"] td.oc')
+    multipart = p.locator('tr.check-row[data-nodeid="suites/test_object.py::test_put_get_roundtrip_multipart"] td.oc')
     assert "s3_get_64MiB 414.395 MB/s" in multipart.first.inner_text()
-    assert p.locator("tr.check.differs").count() == 1 + 0  # only the mgr check differs among shared checks
+    assert p.locator("tr.check-row.differs").count() == 1  # only the mgr check differs among shared checks
     # The folder's column links to its own report.html (none written here, so no link).
     assert p.locator("th.run a").count() == 0
 
