@@ -207,7 +207,10 @@ def axis_rows(runs):
                 names.append(name)
     out = []
     for name in names:
-        values = [dict(run.axes).get(name, "default" if name.startswith("-") else "-") for run in runs]
+        # An option a run's descriptor does not name was left at its default; a run without a
+        # descriptor (written before it existed) cannot say.
+        values = [dict(run.axes).get(name, ("default" if run.results.get("product") else "?")
+                                     if name.startswith("-") else "-") for run in runs]
         out.append((name, values, len(set(values)) > 1))
     return out
 
