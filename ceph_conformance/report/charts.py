@@ -56,7 +56,7 @@ def _nice_ticks(top, count=5):
         magnitude /= 10
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
     ticks, value = [], 0.0
-    while value <= top + step / 2:
+    while value <= top * 1.0001:
         ticks.append(round(value, 6))
         value += step
     return ticks
@@ -211,7 +211,7 @@ def shape_stages(steps):
     first = steps[0]
     stages = [Stage("start", "before the disruptive steps", first.get("osds_before"), first.get("capacity_before_gib"))]
     for s in steps:
-        stages.append(Stage(short(s["step"], 48), f"after {s['step']} ({s.get('outcome', '?')})",
+        stages.append(Stage(short(s["step"], 70), f"after {s['step']} ({s.get('outcome', '?')})",
                             s.get("osds_after"), s.get("capacity_after_gib")))
     return stages
 
@@ -223,7 +223,7 @@ def shape(steps):
         return None
     col_w = min(150, (WIDTH - 130) / len(stages))
     bar_h = 70
-    chart = Chart(130 + col_w * len(stages) + 10, 2 * (bar_h + 40) + 54, plot_top=bar_h)
+    chart = Chart(130 + col_w * len(stages) + 10, 2 * (bar_h + 40) + 67, plot_top=bar_h)
     for row, (key, unit) in enumerate((("osds", "OSDs"), ("capacity_gib", "GiB raw"))):
         values = [getattr(s, key) for s in stages]
         top = max((v for v in values if v is not None), default=0) or 1
@@ -232,7 +232,7 @@ def shape(steps):
         for i, (stage, value) in enumerate(zip(stages, values, strict=True)):
             height = 0 if value is None else max(value / top * bar_h, 1)
             chart.items.append(Bar(label=stage.label if row == 1 else "", value=value if value is not None else "?",
-                                   lines=tuple(textwrap.wrap(stage.label, 24)[:2]) if row == 1 else (),
+                                   lines=tuple(textwrap.wrap(stage.label, 24)[:3]) if row == 1 else (),
                                    unit=unit, x=130 + i * col_w + col_w * 0.2, y=base_y - height,
                                    width=col_w * 0.6, height=height, baseline=i == 0,
                                    title=f"{stage.title}: {value} {unit}"))
