@@ -100,3 +100,30 @@ def test_throughput_bars_scale_with_their_figures_and_mark_the_baseline():
     assert bars["s3_put_4MiB"].ratio == 0.5 and bars["s3_put_4MiB"].tick_x == pytest.approx(
         bars["rados_bench_write"].x + bars["rados_bench_write"].width)
     assert charts.throughput(rows[3:]) is None
+
+
+def test_timeline_gives_overlapping_checks_their_own_rows_and_starts_at_bring_up():
+    t0 = 1_800_000_000.0
+    results = {
+        "cluster": {"ok": True, "started_at": t0, "seconds": 10.0}, "phases": {"mon": 4.0, "osds": 6.0,
+                                                                               "bring_up_total": 10.0},
+        "gate_start": {"ok": True, "waited_s": 2.0}, "gate_end": {"ok": True, "waited_s": 1.0}, "teardown_s": 3.0,
+        "checks": [  # two xdist workers at once, then a disruptive step with its recovery
+            {"nodeid": "suites/test_a.py::test_1", "outcome": "passed", "duration_s": 5, "markers": [],
+             "started": t0 + 12, "call_started": t0 + 12, "finished": t0 + 17},
+            {"nodeid": "suites/test_b.py::test_2", "outcome": "failed", "duration_s": 5, "markers": [],
+             "started": t0 + 13, "call_started": t0 + 13, "finished": t0 + 18},
+            {"nodeid": "suites/test_scale.py::test_3", "outcome": "passed", "duration_s": 10, "markers": ["disruptive"],
+             "started": t0 + 18, "call_started": t0 + 19, "finished": t0 + 29,
+             "steps": [{"step": "test_3", "recovery_s": 4.0}]},
+        ]}
+    chart = charts.timeline(results, href=lambda nodeid: "#" + nodeid)
+    segs = {(s.kind, s.label): s for s in chart.items}
+    assert segs[("phase", "mon")].x == 130 and segs[("phase", "osds")].x > segs[("phase", "mon")].x
+    one, two = segs[("passed", "1")], segs[("failed", "2")]
+    assert one.y != two.y, "overlapping checks share a row"
+    step, recovery = segs[("step", "3")], segs[("recovery", "")]
+    assert recovery.y == step.y and recovery.x + recovery.width == step.x + step.width
+    assert recovery.width == pytest.approx(step.width * 0.4) and recovery.href == "#suites/test_scale.py::test_3"
+    assert [lane for _, lane, _ in chart.lanes] == ["bring-up", "gates", "checks", "disruptive"]
+    assert max(x for x, _ in chart.ticks) <= chart.width
