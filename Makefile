@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps venv conformance test unit lint bench sweep testbed testbed-down testbed-status
+.PHONY: deps venv conformance test unit lint bench sweep matrix testbed testbed-down testbed-status
 
 deps:
 	@scripts/install-deps
@@ -35,11 +35,18 @@ unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	@# The CI workflows: YAML, then GitHub's workflow schema (vendored in check-jsonschema: no network).
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 ## Bring-up of two cluster shapes (3 hosts x 1 OSD, 4 x 3), 3 runs each: phases, time to HEALTH_OK, checks;
 ## median, min, max. BENCH_ARGS="reports/A reports/B" compares finished runs.
 bench: deps venv
 	$(VENV)/bin/python benchmarks/bench.py $(BENCH_ARGS)
+
+## Merge finished runs into one page: make matrix RUNS="reports/A reports/B.tar.gz" (default: every run under reports/).
+RUNS ?= reports
+matrix: venv
+	$(VENV)/bin/python -m ceph_conformance matrix $(RUNS) -o reports/matrix.html
 
 ## Remove leftovers of crashed or kept runs of the local target.
 sweep: venv

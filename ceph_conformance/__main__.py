@@ -1,8 +1,9 @@
-"""Maintenance commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
+"""Commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
 `python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
 `python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
-`kubectl apply --dry-run=server -f`) what the Rook targets apply, and
-`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed."""
+`kubectl apply --dry-run=server -f`) what the Rook targets apply,
+`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed, and
+`python -m ceph_conformance matrix REPORT_DIR... [-o OUT.html]`, several runs on one page."""
 
 import argparse
 import sys
@@ -23,6 +24,7 @@ def main(argv=None):
     add_sweep_cluster(sub)
     add_rook_manifests(sub)
     testbed_cli.add_parser(sub)
+    add_matrix(sub)
     args = parser.parse_args(argv)
     if args.command == "testbed":
         return testbed_cli.run(args)
@@ -30,6 +32,8 @@ def main(argv=None):
         return sweep_cluster_command(args)
     if args.command == "rook-manifests":
         return rook_manifests_command(args)
+    if args.command == "matrix":
+        return matrix_command(args)
 
     if args.run_dirs:
         for run_dir in map(Path, args.run_dirs):
@@ -54,6 +58,26 @@ def add_sweep_cluster(sub):
     p.add_argument("--rbd-pool", default="rbd", help="pool of the block checks' images (default rbd)")
     p.add_argument("--cephfs", default=None, help="CephFS filesystem of the sharedfs checks (default: the first)")
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
+
+def add_matrix(sub):
+    p = sub.add_parser("matrix", help="merge runs into one page: a column per run, a row per check")
+    p.add_argument("sources", nargs="+", metavar="REPORT_DIR",
+                   help="report folders (reports/<run-id>), bundles (reports/<run-id>.tar.gz) or folders holding them")
+    p.add_argument("-o", "--output", default="reports/matrix.html",
+                   help="the page to write (default reports/matrix.html)")
+
+
+def matrix_command(args):
+    from .report.matrix import RunSourceError, write_matrix
+
+    try:
+        runs = write_matrix(args.sources, args.output)
+    except RunSourceError as exc:
+        print(f"matrix: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: {len(runs)} runs ({', '.join(r.run_id for r in runs)})")
+    return 0
 
 
 def sweep_cluster_command(args):

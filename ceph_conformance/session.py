@@ -64,18 +64,21 @@ class ClusterSession:
 
     def _bring_up(self):
         t0 = time.monotonic()
+        started_at = round(time.time(), 3)  # where the report's timeline starts
         self.progress(f"bringing up target {self.target.name} (run {self.run.run_id})")
         try:
             description = self.target.bring_up(self.run.run_dir, self.progress)
         except EXPECTED as exc:
-            return {"ok": False, "error": scrub(f"cluster bring-up failed: {exc}"), "seconds": _since(t0)}
+            return {"ok": False, "error": scrub(f"cluster bring-up failed: {exc}"), "seconds": _since(t0),
+                    "started_at": started_at}
         except Exception as exc:  # noqa: BLE001 - recorded with its traceback, shown to every check
             tb = scrub(traceback.format_exc())
             return {"ok": False, "error": f"cluster bring-up failed: {type(exc).__name__}: {scrub(str(exc))}",
-                    "traceback": tb, "seconds": _since(t0)}
+                    "traceback": tb, "seconds": _since(t0), "started_at": started_at}
         seconds = _since(t0)
         self.progress(f"target {self.target.name} ready after {seconds:.1f}s")
-        return {"ok": True, "description": description, "seconds": seconds, "facts": self.facts()}
+        return {"ok": True, "description": description, "seconds": seconds, "started_at": started_at,
+                "facts": self.facts()}
 
     def facts(self):
         client = self.target.client(timeout=30)

@@ -23,6 +23,7 @@ from .lifecycle import (
     pytest_configure_node,
     pytest_sessionfinish,
     pytest_sessionstart,
+    pytest_unconfigure,
 )
 from .scheduling import (
     pytest_collection_finish,
@@ -36,6 +37,7 @@ __all__ = [
     "RUN_KEY", "RunContext", "context", "selects_suites",
     "pytest_addhooks",
     "pytest_addoption", "pytest_configure", "pytest_configure_node", "pytest_sessionstart", "pytest_sessionfinish",
+    "pytest_unconfigure",
     "pytest_collection_modifyitems", "pytest_collection_finish", "pytest_xdist_make_scheduler",
     "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtest_makereport",
     "pytest_runtest_teardown", "pytest_terminal_summary",

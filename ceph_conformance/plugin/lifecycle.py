@@ -2,6 +2,7 @@
 (final gate, teardown, results.json) that runs whatever happened before it."""
 
 import signal
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,11 +12,13 @@ import pytest
 from .. import options as opts
 from .. import secrets
 from ..errors import SetupError
-from ..report import results
+from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .scheduling import CheckScope
 from .summary import ResultsHooks
+
+PYTEST_HTML = "pytest-html.html"
 
 # Signals that end a run: on them teardown runs as on Ctrl-C, and while it runs they are held off.
 ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -72,7 +75,8 @@ def pytest_configure(config):
         ctx.preflight_passed = True
     if ctx.preflight_passed:
         if not config.option.htmlpath:
-            config.option.htmlpath = str(run.report_dir / "report.html")
+            # report.html is the suite's own page (report/page.py); pytest-html's list sits beside it.
+            config.option.htmlpath = str(run.report_dir / PYTEST_HTML)
             config.option.self_contained_html = True
         if not config.option.xmlpath:
             config.option.xmlpath = str(run.report_dir / "junit.xml")
@@ -160,6 +164,9 @@ def _finish(ctx, session, exitstatus):
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
     usage = _step(ctx, "measuring the cluster's resource usage", ctx.target.resource_usage, default={})
     keep = ctx.options.keep_cluster and up
+    # Before teardown removes them with the run directory.
+    _step(ctx, "keeping the cluster's logs",
+          lambda: logs.keep(ctx.target.log_files(ctx.run.run_dir), ctx.run.report_dir / "logs"))
     teardown_s, teardown_error = None, None
     try:
         if keep:
@@ -172,9 +179,23 @@ def _finish(ctx, session, exitstatus):
         ctx.results = _results(ctx, session, cluster, gate_start, gate_end, usage, keep, teardown_s,
                                teardown_error)
         results.write_results(ctx.run.report_dir / "results.json", ctx.results)
+        results.write_results(ctx.run.report_dir / "product.json", ctx.results["product"])
+        _step(ctx, "writing report.html",
+              lambda: page.write_run_page(ctx.run.report_dir / "report.html", ctx.results, PYTEST_HTML))
         results.point_latest(ctx.run.report_dir.parent, ctx.run.run_id)
     if teardown_error and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config):
+    """After pytest-html and JUnit wrote their files (in sessionfinish): the run's bundle."""
+    ctx = context(config)
+    if ctx is None or not ctx.controller or ctx.results is None:
+        return
+    try:
+        bundle.write_bundle(ctx.run.report_dir)
+    except OSError as exc:
+        print(f"[ceph] writing the results bundle failed: {exc}", file=sys.stderr)
 
 
 def _tear_down(ctx, interrupted):
@@ -219,6 +240,7 @@ def _results(ctx, session, cluster, gate_start, gate_end, usage, keep, teardown_
         "checks": list(ctx.collector.checks.values()),
         "metrics": ctx.collector.all_metrics(),
         "disruptive_steps": ctx.collector.all_steps(),
+        "product": product.describe(ctx.options, cluster, ctx.config),
     }
     r["relative_to_rados_bench"] = results.relative_to_baseline(r["metrics"])
     return r

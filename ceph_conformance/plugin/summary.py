@@ -3,7 +3,8 @@ and the terminal summary."""
 
 import pytest
 
-from ..report import html
+from ..report import page
+from ..report.bundle import bundle_path
 from .context import context
 
 
@@ -22,7 +23,7 @@ class ResultsHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
         if self.ctx.results:
-            prefix.extend(html.summary_html(self.ctx.results))
+            prefix.append(page.pytest_html_prefix(self.ctx.results))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report):
@@ -61,4 +62,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line("FAILED: the run left the cluster unhealthy: " + "; ".join(r["gate_end"]["problems"]), red=True)
     for line in ctx.keep_lines:
         tr.write_line(line)
-    tr.write_line(f"reports: {ctx.run.report_dir}/ (report.html, junit.xml, results.json)")
+    tr.write_line(f"reports: {ctx.run.report_dir}/ (report.html, pytest-html.html, junit.xml, results.json, logs/)")
+    tr.write_line(f"bundle: {bundle_path(ctx.run.report_dir)}")

@@ -38,6 +38,10 @@ class ResultsCollector:
             entry["outcome"] = "skipped"
             entry["message"] = _short(report)
         if report.when == "teardown":
+            # A teardown report carries every section the check captured (stdout, stderr, logs).
+            output = captured_output(report.sections)
+            if output:
+                entry["output"] = output
             entry["metrics"] = metrics.parse(report.user_properties)
             steps = metrics.steps(report.user_properties)
             if steps:
@@ -77,6 +81,18 @@ def relative_to_baseline(metric_rows):
         if base:
             out[m["name"]] = round(m["value"] / base, 3)
     return out
+
+
+OUTPUT_HEAD, OUTPUT_TAIL = 4000, 16000  # characters of a check's captured output kept in results.json
+
+
+def captured_output(sections):
+    text = "\n".join(f"----- {title} -----\n{content.rstrip()}" for title, content in sections if content.strip())
+    if len(text) <= OUTPUT_HEAD + OUTPUT_TAIL:
+        return text
+    cut = len(text) - OUTPUT_HEAD - OUTPUT_TAIL
+    return f"{text[:OUTPUT_HEAD]}\n... ({cut} characters cut; the whole output is in pytest-html.html) ...\n" \
+           f"{text[-OUTPUT_TAIL:]}"
 
 
 EXPLANATION_LINES = 6

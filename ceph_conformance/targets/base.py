@@ -5,6 +5,7 @@ Unsupported, which the fixtures turn into a skip naming the target.
 """
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 from ..ceph_client import CephClient
 from ..errors import Unsupported
@@ -116,6 +117,11 @@ class Target(ABC):
     def sweep_run(self, run_dir):
         """After teardown, whatever passed or failed: nothing of the run stays on this machine."""
         runner.sweep_run_dir(run_dir)
+
+    def log_files(self, run_dir):
+        """Logs the run's report keeps, read before teardown: {name in the report: path on this host}."""
+        path = Path(run_dir) / "progress.log"
+        return {"progress.log": path} if path.is_file() else {}
 
     def keep_instructions(self, run_dir):
         return []

@@ -52,9 +52,10 @@ def test_every_check_passes_on_a_healthy_cluster_and_leaves_it_as_it_was(live_cl
         admin.unmount()
     assert not left, f"directories of the run left in CephFS: {left}"
 
-    # Reports: all three written, and no key in any of them.
-    files = {p.name: p.read_text() for p in run.report_dir.iterdir()}
-    assert set(files) >= {"report.html", "junit.xml", "results.json"}
+    # Reports: all written, and no key in any of them (the kept logs included).
+    files = {str(p.relative_to(run.report_dir)): p.read_text() for p in run.report_dir.rglob("*") if p.is_file()}
+    assert set(files) >= {"report.html", "pytest-html.html", "junit.xml", "results.json", "product.json",
+                          "logs/progress.log"}
     assert "Conformance summary" in files["report.html"] and "s3_get_64MiB" in files["report.html"]
     secret = _keyring_secret(live_cluster)
     for name, text in files.items():

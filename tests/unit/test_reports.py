@@ -2,13 +2,13 @@ import json
 from types import SimpleNamespace
 
 from ceph_conformance import secrets
-from ceph_conformance.report import html, metrics, results
+from ceph_conformance.report import metrics, page, results
 
 
 def report(nodeid, when, outcome, duration=0.5, longrepr=None, props=(), keywords=("object",)):
     return SimpleNamespace(nodeid=nodeid, when=when, outcome=outcome, duration=duration, longrepr=longrepr,
                            longreprtext=str(longrepr or ""), keywords={k: 1 for k in keywords},
-                           user_properties=list(props), failed=outcome == "failed",
+                           user_properties=list(props), sections=[], failed=outcome == "failed",
                            skipped=outcome == "skipped", passed=outcome == "passed")
 
 
@@ -52,7 +52,7 @@ def test_latest_points_at_the_newest_run(tmp_path):
     assert (tmp_path / "latest").readlink().name == "run2"
 
 
-def test_html_summary_shows_the_figures_a_reader_needs():
+def test_run_page_shows_the_figures_a_reader_needs():
     payload = {
         "run_id": "20261123-070000-abcd", "target": "local", "time_to_health_ok_s": 28.1,
         "cluster": {"ok": True, "facts": {"ceph_versions": ["16.2.15 pacific"], "osd_count": 3,
@@ -60,13 +60,26 @@ def test_html_summary_shows_the_figures_a_reader_needs():
         "phases": {"mon": 0.3, "osds": 9.1},
         "gate_start": {"ok": True, "waited_s": 1, "muted_seen": []},
         "gate_end": {"ok": False, "waited_s": 20, "problems": ["osd.2 is down"], "muted_seen": []},
-        "muted_health": ["POOL_NO_REDUNDANCY"], "teardown_s": 5.7,
+        "muted_health": ["POOL_NO_REDUNDANCY"], "teardown_s": 5.7, "counts": {"passed": 1},
+        "checks": [{"nodeid": "suites/test_object.py::test_x", "outcome": "passed", "duration_s": 1.0,
+                    "markers": ["object"], "metrics": []}],
         "metrics": [{"check": "suites/test_object.py::test_x", "name": "s3_get_64MiB", "value": 179.1, "unit": "MB/s"}],
     }
-    page = "".join(html.summary_html(payload))
-    for expected in ("16.2.15 pacific", "28.1 s", "18.0 GiB", "mon 0.3s, osds 9.1s", "FAILED after 20s: osd.2 is down",
-                     "POOL_NO_REDUNDANCY", "s3_get_64MiB", "179.1"):
-        assert expected in page
+    text = page.render_run_page(payload)
+    for expected in ("16.2.15 pacific", "28.1 s", "18.0 GiB", "mon 0.3 s, osds 9.1 s", "FAILED after 20 s",
+                     "osd.2 is down", "POOL_NO_REDUNDANCY", "s3_get_64MiB", "179.1", "time to HEALTH_OK",
+                     'id="check-test-x"', "the run left the cluster unhealthy"):
+        assert expected in text, expected
+
+
+def test_run_page_escapes_what_checks_said_and_masks_secrets():
+    secret = secrets.register("s3cr3t-value-for-page-0002")
+    payload = {"run_id": "r", "target": "local", "cluster": {"ok": True}, "counts": {"failed": 1},
+               "checks": [{"nodeid": "suites/test_object.py::test_y", "outcome": "failed", "duration_s": 1.0,
+                           "markers": [], "metrics": [], "message": f"<script>alert(1)</script> key {secret}"}]}
+    text = page.render_run_page(payload)
+    assert "<script>alert(1)" not in text and "&lt;script&gt;alert(1)" in text
+    assert secret not in text and "key ***" in text
 
 
 def test_throughput_is_set_against_the_rados_bench_of_the_same_run():
@@ -124,3 +137,12 @@ def test_a_check_message_survives_a_long_assertion_diff(pytester):
         longest = max(len(line) for line in lines)
         assert longest <= results.LINE_CHARS + 4, f"a line of {longest} characters"
         assert lines[-1].endswith("more lines in the full report)"), lines[-1][:300]
+
+
+def test_run_page_of_a_run_whose_cluster_never_came_up():
+    payload = {"run_id": "r", "target": "local", "started": "2026-12-01T08:00:00Z", "counts": {},
+               "cluster": {"ok": False, "error": "cluster bring-up failed: no free loop device", "seconds": 2.0},
+               "checks": [], "metrics": [], "disruptive_steps": [], "gate_start": None, "gate_end": None}
+    text = page.render_run_page(payload)
+    assert "the cluster did not come up" in text and "no free loop device" in text
+    assert "No throughput was measured" in text and "No disruptive step ran" in text

@@ -82,6 +82,15 @@ class LocalTarget(HostClients, Target):
     def s3_endpoint(self):
         return self.cluster.rgw_endpoint
 
+    def log_files(self, run_dir):
+        """The daemons' logs and console output besides the run's progress log."""
+        files = super().log_files(run_dir)
+        log_dir = Path(run_dir) / "cluster" / "log"
+        for path in sorted(log_dir.glob("*")) if log_dir.is_dir() else ():
+            if path.is_file() and path.suffix in (".log", ".stdout"):
+                files[f"cluster/{path.name}"] = path
+        return files
+
     def resource_usage(self):
         cluster = self.cluster or LocalCluster(self.cluster_dir)
         return {"daemon_rss_mib": cluster.daemon_rss_mib()} if cluster.state_path.exists() else {}

@@ -1,0 +1,86 @@
+"""The run's report.html as a reader sees it: the verdict matrix, its red cells with their reasons,
+links into each check's details, and the pictures."""
+
+import json
+
+from ceph_conformance import secrets
+from ceph_conformance.report import page
+
+from .conftest import box, open_page, real_results
+
+RED = "rgb(255, 228, 225)"
+GREEN = "rgb(218, 251, 225)"
+
+
+def _write(tmp_path, results):
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    return page.write_run_page(tmp_path / "report.html", results, "pytest-html.html")
+
+
+def test_a_real_runs_page_shows_the_verdict_matrix_and_its_red_cell(browser, tmp_path):
+    results = real_results()
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page")
+    banner = p.locator("#verdict-banner")
+    assert "not conformant: 1 of 42 checks failed" in banner.inner_text()
+    assert banner.evaluate("e => getComputedStyle(e).backgroundColor") == RED
+    cells = p.locator("#feature-matrix td.cell:not(.none)")
+    outcomes = [cells.nth(i).get_attribute("data-outcome") for i in range(cells.count())]
+    assert outcomes.count("error") == 1 and set(outcomes) == {"passed", "error"}, outcomes
+    # The one cleanup error of that run: block x performance, red, saying why.
+    bad = p.locator('td.cell[data-area="block"][data-capability="performance"]')
+    assert bad.evaluate("e => getComputedStyle(e).backgroundColor") == RED
+    assert "RBD image(s) of the run could not be removed" in bad.locator(".reason").inner_text()
+    good = p.locator('td.cell[data-area="health"][data-capability="availability"]')
+    assert good.evaluate("e => getComputedStyle(e).backgroundColor") == GREEN
+    assert "5 of 5 checks" in good.inner_text()
+    # The cell leads to that check's details, which say the same in full.
+    bad.locator("a").click()
+    target = p.locator(".check:target")
+    assert target.get_attribute("data-nodeid") == \
+        "suites/test_block.py::test_sequential_throughput_through_the_mounted_volume"
+    assert target.is_visible() and "watchers" in target.locator("pre.message").inner_text()
+    p.screenshot(path=str(tmp_path / "run-page-after-click.png"))
+    # Every check of the run has its details on the page.
+    assert p.locator(".check").count() == len(results["checks"]) == 42
+
+
+def test_every_picture_is_drawn_with_its_parts(browser, tmp_path):
+    results = real_results()
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-charts")
+    for name in ("timeline", "throughput", "shape"):
+        b = box(p.locator(f"svg.{name}"))
+        assert b["width"] > 300 and b["height"] > 80, (name, b)
+    # Throughput: a bar per MB/s figure, the two rados bench bars among them.
+    mbps = [m for m in results["metrics"] if m["unit"] == "MB/s"]
+    assert p.locator("svg.throughput rect.bar").count() == len(mbps)
+    assert p.locator("svg.throughput rect.bar.base").count() == 2
+    assert all(box(p.locator("svg.throughput rect.bar").nth(i))["width"] > 0 for i in range(len(mbps)))
+    # Timeline: bring-up phases, both gates, each check, each disruptive step's recovery.
+    assert p.locator("svg.timeline rect.seg.phase").count() == 6
+    assert p.locator("svg.timeline rect.seg.gate").count() == 2
+    assert p.locator("svg.timeline rect.seg.recovery").count() == 4
+    assert p.locator("svg.timeline rect.seg.error").count() == 1
+    # OSDs and capacity: the start and after each of the four steps, both rows.
+    assert p.locator("svg.shape rect").count() == 10
+    texts = [t.strip() for t in p.locator("svg.shape text").all_text_contents()]
+    assert texts.count("6") == 3 and "36.0" in texts, texts
+
+
+def test_a_failed_check_and_a_skip_say_why_and_secrets_stay_masked(browser, tmp_path):
+    results = real_results()
+    secret = secrets.register("s3cr3t-for-the-page-test-0003")
+    by_id = {c["nodeid"]: c for c in results["checks"]}
+    by_id["suites/test_object.py::test_ranged_get"].update(
+        outcome="failed", message=f"AssertionError: bytes=0-9 returned 9 bytes, key {secret}")
+    by_id["suites/test_object.py::test_wrong_secret_is_rejected"].update(
+        outcome="skipped", message="target ceph offers no S3 endpoint")
+    results["counts"] = {"passed": 39, "failed": 1, "error": 1, "skipped": 1}
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-failed")
+    cell = p.locator('td.cell[data-area="object"][data-capability="semantics"]')
+    assert cell.get_attribute("data-outcome") == "failed"
+    assert cell.evaluate("e => getComputedStyle(e).backgroundColor") == RED
+    assert "bytes=0-9 returned 9 bytes" in cell.inner_text() and "1 of 5 checks" in cell.inner_text()
+    skipped = p.locator('td.cell[data-area="object"][data-capability="security"]')
+    assert skipped.get_attribute("data-outcome") == "skipped" and "no S3 endpoint" in skipped.inner_text()
+    text = p.locator("body").inner_text()
+    assert secret not in text and "key ***" in text
