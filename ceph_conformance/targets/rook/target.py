@@ -71,7 +71,7 @@ class RookTarget(Target):
         release = Release.for_options(self.options.rook_version, self.options.rook_manifests)
         s = self.settings_for(self.run_dir.name, nodes)
         self.description = {"target": self.name, "kubeconfig": str(kubeconfig), "context": context,
-                            "kubernetes": git_version,
+                            "kubernetes": git_version, "kubernetes_version": git_version,
                             "rook_version": release.version, "rook_image": release.image(),
                             "ceph_image": s.ceph_image, "deploys_rook": self.deploys_rook,
                             "settings": dataclasses.asdict(s), "cluster_settings": s.cluster_settings(), **where}
