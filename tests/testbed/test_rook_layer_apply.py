@@ -111,7 +111,8 @@ def _mismatch(want, got, path=""):
             got = by_name
         elif len(want) != len(got):
             return f"{path}: applied {want!r}, stored {got!r}"
-        return next((m for i, (w, g) in enumerate(zip(want, got, strict=True)) if (m := _mismatch(w, g, f"{path}[{i}]"))), None)
+        pairs = enumerate(zip(want, got, strict=True))
+        return next((m for i, (w, g) in pairs if (m := _mismatch(w, g, f"{path}[{i}]"))), None)
     return None if want == got else f"{path}: applied {want!r}, stored {got!r}"
 
 
