@@ -128,6 +128,16 @@ class Kube:
             return False
         return True
 
+    def pod_log(self, namespace, pod, container=None, tail_lines=None, timeout=30):
+        """A container's log as text. Read raw: kubernetes 36 deserialises a body that is not JSON
+        as str(bytes), so its read_namespaced_pod_log gives "b'line-1\\n...'" for a plain log."""
+        resp = self.core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
+                                                 _preload_content=False, _request_timeout=timeout)
+        try:
+            return resp.data.decode(errors="replace")
+        finally:
+            resp.release_conn()
+
     def exec(self, namespace, pod, argv, *, input=None, container=None, timeout=60.0):
         """Run argv in the pod: (returncode, stdout bytes, stderr bytes). Bounded: a command still
         running at timeout has its session closed and raises CommandError."""
