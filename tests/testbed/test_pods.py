@@ -141,7 +141,8 @@ def test_logs_carry_what_the_container_printed(core, namespace):
                                                        spec_extra={"restartPolicy": "Never"}))
     pod = wait_phase(core, namespace, "printer", phase="Succeeded")
     assert pod.status.container_statuses[0].state.terminated.exit_code == 0
-    lines = core.read_namespaced_pod_log("printer", namespace).split()
+    # Read raw: kubernetes 36 deserialises a plain-text body as str(bytes) ("b'line-1\\n...'").
+    lines = core.read_namespaced_pod_log("printer", namespace, _preload_content=False).data.decode().split()
     # stdout keeps its order; stderr is another stream, interleaved as it came
     assert [x for x in lines if x.startswith("line-")] == ["line-1", "line-2", "line-3"], lines
     assert sorted(lines) == ["line-1", "line-2", "line-3", "to-stderr"], lines

@@ -226,8 +226,7 @@ class RookDatabase(BlockDatabase):
         if not pods:
             return "(no MySQL pod)"
         try:
-            return self.kube.core.read_namespaced_pod_log(pods[0]["metadata"]["name"], self.st.ns,
-                                                          tail_lines=lines, _request_timeout=30)
+            return self.kube.pod_log(self.st.ns, pods[0]["metadata"]["name"], tail_lines=lines, timeout=30)
         except Exception as exc:  # noqa: BLE001 - only for messages
             return f"(no log: {exc})"
 

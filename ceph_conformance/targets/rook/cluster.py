@@ -109,6 +109,8 @@ def filesystem_storage_class(s):
                        **_csi_secrets(s, "cephfs")},
         "allowVolumeExpansion": True, "reclaimPolicy": "Delete",
     }
+    if s.cephfs_client_type == "fuse":  # ceph-csi's mounter per volume: ceph-fuse, not the kernel client
+        doc["parameters"]["mounter"] = "fuse"
     return mark(doc, s.run_id, "sharedfs")
 
 

@@ -23,10 +23,13 @@ def api_client(kubeconfig, context=None):
 
 
 class Kube:
-    def __init__(self, api):
+    def __init__(self, api, discovery_cache=None):
+        """discovery_cache: the dynamic client's discovery cache file (its default is one per server
+        in /tmp, kept after the run)."""
         from kubernetes import client, dynamic
 
         self.api = api
+        self._discovery_cache = discovery_cache
         self.core = client.CoreV1Api(api)
         self.apps = client.AppsV1Api(api)
         self._dynamic_client = dynamic.DynamicClient
@@ -35,7 +38,7 @@ class Kube:
     @property
     def dyn(self):
         if self._dyn is None:
-            self._dyn = self._dynamic_client(self.api)
+            self._dyn = self._dynamic_client(self.api, cache_file=self._discovery_cache)
         return self._dyn
 
     def server_version(self, timeout=15):
@@ -61,12 +64,24 @@ class Kube:
             return self.dyn.resources.get(api_version=api_version, kind=kind)
 
     def apply(self, doc, timeout=60):
-        """Server-side apply (what custom resources need), as the suite's field manager."""
+        """Server-side apply (what custom resources need), as the suite's field manager, with strict
+        field validation: a field the schema does not know is refused, never silently pruned.
+        SetupError in one line, naming the object and the field, if the API server refuses it."""
+        from kubernetes.client.exceptions import ApiException
+
         res = self.resource(doc["apiVersion"], doc["kind"])
         meta = doc["metadata"]
-        return self.dyn.server_side_apply(res, body=doc, name=meta["name"], namespace=meta.get("namespace"),
-                                          field_manager=FIELD_MANAGER, force_conflicts=True,
-                                          _request_timeout=timeout)
+        try:
+            return self.dyn.server_side_apply(res, body=doc, name=meta["name"], namespace=meta.get("namespace"),
+                                              field_manager=FIELD_MANAGER, force_conflicts=True,
+                                              query_params=[("fieldValidation", "Strict")], _request_timeout=timeout)
+        except ApiException as exc:
+            message = refusal(exc)
+            if message is None:
+                raise
+            where = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+            raise SetupError(f"{doc['kind']} {where} rejected by the API server (HTTP {exc.status}): "
+                             f"{message[:600]}") from None
 
     def merge_patch(self, api_version, kind, name, namespace, patch):
         return self.dyn.patch(self.resource(api_version, kind), body=patch, name=name, namespace=namespace,
@@ -113,6 +128,16 @@ class Kube:
             return False
         return True
 
+    def pod_log(self, namespace, pod, container=None, tail_lines=None, timeout=30):
+        """A container's log as text. Read raw: kubernetes 36 deserialises a body that is not JSON
+        as str(bytes), so its read_namespaced_pod_log gives "b'line-1\\n...'" for a plain log."""
+        resp = self.core.read_namespaced_pod_log(pod, namespace, container=container, tail_lines=tail_lines,
+                                                 _preload_content=False, _request_timeout=timeout)
+        try:
+            return resp.data.decode(errors="replace")
+        finally:
+            resp.release_conn()
+
     def exec(self, namespace, pod, argv, *, input=None, container=None, timeout=60.0):
         """Run argv in the pod: (returncode, stdout bytes, stderr bytes). Bounded: a command still
         running at timeout has its session closed and raises CommandError."""
@@ -150,6 +175,20 @@ class Kube:
         finally:
             ws.close()
         return exit_status(status), bytes(out), bytes(err)
+
+
+def refusal(exc):
+    """The API server's message if the ApiException says the object is invalid, else None. A schema
+    type mismatch under server-side apply is HTTP 500 "failed to create typed patch object", not 422."""
+    import json
+
+    try:
+        message = json.loads(exc.body).get("message", "")
+    except (TypeError, ValueError, AttributeError):
+        message = str(exc.body)
+    if exc.status in (400, 422) or (exc.status == 500 and "typed patch" in message):
+        return message
+    return None
 
 
 def exit_status(status):

@@ -26,7 +26,10 @@ def run_parts_selector(run_id):
 
 
 class RookLayer:
-    def __init__(self, kube, release, settings, *, deploy_rook, timeout=1200.0, progress=print):
+    def __init__(self, kube, release, settings, *, deploy_rook, timeout=1200.0, progress=print, interval=5.0):
+        """interval: seconds between the probes of a wait (Rook's daemons take minutes; a test of the
+        layer's mechanics on a bare API server polls faster)."""
+        self.interval = interval
         self.kube = kube
         self.release = release
         self.s = settings
@@ -64,7 +67,7 @@ class RookLayer:
 
     def _wait(self, probe, what, timeout=None):
         try:
-            return wait_for(probe, what=what, timeout=timeout or self.timeout, interval=5)
+            return wait_for(probe, what=what, timeout=timeout or self.timeout, interval=self.interval)
         except WaitTimeout as exc:
             raise SetupError(str(exc)) from None
 
@@ -137,7 +140,8 @@ class RookLayer:
 
         def gone(what, lister, timeout=300):
             try:
-                wait_for(lambda: (not lister(), f"{len(lister())} left"), what=what, timeout=timeout, interval=5)
+                wait_for(lambda: (not lister(), f"{len(lister())} left"), what=what, timeout=timeout,
+                         interval=self.interval)
             except WaitTimeout as exc:
                 problems.append(str(exc))
 
@@ -152,6 +156,9 @@ class RookLayer:
                  lambda a=api_version, k=kind: self.kube.list(a, k, self.s.namespace, own))
         for sc in self.kube.list("storage.k8s.io/v1", "StorageClass", None, own):
             self.kube.delete("storage.k8s.io/v1", "StorageClass", sc["metadata"]["name"])
+        # A foreground delete returns before the object is gone (the garbage collector finishes it).
+        gone("the run's StorageClasses to be deleted", lambda: self.kube.list("storage.k8s.io/v1", "StorageClass",
+                                                                                None, own))
         if self.deploy_rook:
             problems += self._remove_rook(sel, gone)
         return problems

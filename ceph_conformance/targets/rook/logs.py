@@ -49,8 +49,7 @@ def collect(kube, tools, namespaces, out_dir, progress=print):
             containers = [c["name"] for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]]
             for container in containers:
                 try:
-                    text = kube.core.read_namespaced_pod_log(name, ns, container=container, tail_lines=LOG_LINES,
-                                                             _request_timeout=30)
+                    text = kube.pod_log(ns, name, container=container, tail_lines=LOG_LINES, timeout=30)
                 except Exception as exc:  # noqa: BLE001
                     text = f"(no log: {exc})"
                 _write(out / ns / name / f"{container}.log", text)

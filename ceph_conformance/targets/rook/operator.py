@@ -15,6 +15,11 @@ OPERATOR_CONFIG = {
 }
 
 
+# The CSI drivers' cephFsClientType for --cephfs-client: Rook v1.20.6's CRDs allow only "kernel" and
+# "autodetect" (ceph-csi probes for ceph-fuse); FUSE itself is asked for by the StorageClass's `mounter`.
+DRIVER_CLIENT_TYPE = {"kernel": "kernel", "fuse": "autodetect"}
+
+
 def operator_documents(release, s):
     """Rook's install, in the release's order, each document marked with the run's labels."""
     if s.operator_namespace != "rook-ceph":
@@ -34,9 +39,9 @@ def _patched(doc, s):
     if kind == "ConfigMap" and name == "rook-ceph-operator-config":
         doc["data"].update(OPERATOR_CONFIG)
     elif kind == "Driver" and name.endswith(".cephfs.csi.ceph.com"):
-        doc["spec"]["cephFsClientType"] = s.cephfs_client_type
+        doc["spec"]["cephFsClientType"] = DRIVER_CLIENT_TYPE[s.cephfs_client_type]
     elif kind == "OperatorConfig":
-        doc["spec"]["driverSpecDefaults"]["cephFsClientType"] = s.cephfs_client_type
+        doc["spec"]["driverSpecDefaults"]["cephFsClientType"] = DRIVER_CLIENT_TYPE[s.cephfs_client_type]
     return doc
 
 

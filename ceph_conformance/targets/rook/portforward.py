@@ -77,7 +77,7 @@ def _relay(a, b):
                 if not data:
                     return
                 pair[s].sendall(data)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: close() took a socket from under select() (fd -1)
         return
     finally:
         for s in (a, b):

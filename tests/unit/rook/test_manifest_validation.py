@@ -33,11 +33,12 @@ def _plan(release, option_set):
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_rooks_install_as_patched_validates(release, schemas, version):
-    s = OPTION_SETS["kind-default"][0]()
-    docs = operator.operator_documents(release, s)
-    assert len(docs) > 50, "crds, common, csi-operator and operator should give many documents"
-    for doc in docs:
-        validation.validate(doc, version, schemas)
+    for option_set in ("kind-default", "one-node"):  # the kernel and the FUSE CephFS client
+        s = OPTION_SETS[option_set][0]()
+        docs = operator.operator_documents(release, s)
+        assert len(docs) > 50, "crds, common, csi-operator and operator should give many documents"
+        for doc in docs:
+            validation.validate(doc, version, schemas)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
