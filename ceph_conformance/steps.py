@@ -71,7 +71,8 @@ class Disruption:
     def gate(self):
         """The HEALTH_OK gate after this step, recorded: if it fails, later disruptive checks do not run."""
         gate = run_gate(self.ceph, self.options.gate_timeout, self.options.mute_health,
-                        failed_on_purpose=self.coordinator.failed_on_purpose())
+                        failed_on_purpose=self.coordinator.failed_on_purpose(),
+                        stall_window=self.options.gate_stall_window)
         self.coordinator.record_gate(self.nodeid, gate)
         self.gated = True
         return gate
