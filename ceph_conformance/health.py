@@ -25,6 +25,7 @@ class HealthSnapshot:
     num_pgs: int
     mons: list = field(default_factory=list)  # names in the monmap, read when some are out of quorum
     unreachable: str = ""  # why the monitors did not answer (then nothing else is known)
+    cut_short: bool = False  # unanswered only because the caller's deadline left a call too little time
     # Recovery, from the pgmap: objects still to repair or move, and whether any are moving now.
     degraded_objects: int = 0
     misplaced_objects: int = 0
@@ -32,9 +33,9 @@ class HealthSnapshot:
     recovering: bool = False
 
     @classmethod
-    def unanswered(cls, reason):
+    def unanswered(cls, reason, cut_short=False):
         return cls(status="UNKNOWN", checks={}, cluster_mutes=[], quorum=[], num_mons=0, mgr_available=False,
-                   osds=[], pgs_by_state={}, num_pgs=0, unreachable=reason)
+                   osds=[], pgs_by_state={}, num_pgs=0, unreachable=reason, cut_short=cut_short)
 
     @classmethod
     def from_ceph(cls, status, health_detail, osd_dump):
@@ -165,7 +166,9 @@ def all_problems(s: HealthSnapshot, muted=(), failed_on_purpose=()):
 
 
 class _NoAnswer(Exception):
-    pass
+    def __init__(self, reason, cut_short):
+        super().__init__(reason)
+        self.cut_short = cut_short
 
 
 def take_snapshot(client, timeout=30.0, deadline=None):
@@ -185,12 +188,14 @@ def take_snapshot(client, timeout=30.0, deadline=None):
                 said = f"`ceph {' '.join(args)}` did not answer within {exc.timeout:.0f}s"
             else:
                 said = f"`ceph {' '.join(args)}` failed: {(exc.output.strip().splitlines() or ['?'])[-1]}"
-            raise _NoAnswer(f"no quorum / cannot reach the monitors: {scrub(said)}") from None
+            raise _NoAnswer(f"no quorum / cannot reach the monitors: {scrub(said)}",
+                            # ... and its time is up: the bound, not the mons, ended the call
+                            cut_short=exc.timeout is not None and t < timeout and deadline.remaining() < 0.5) from None
 
     try:
         snap = HealthSnapshot.from_ceph(call("status"), call("health", "detail"), call("osd", "dump"))
         if len(snap.quorum) < snap.num_mons:  # name the mons that are out
             snap.mons = [m["name"] for m in call("mon", "dump").get("mons", [])]
     except _NoAnswer as exc:
-        return HealthSnapshot.unanswered(str(exc))
+        return HealthSnapshot.unanswered(str(exc), exc.cut_short)
     return snap

@@ -57,8 +57,11 @@ def describe(options, cluster, config):
         "suite": {"name": "ceph-conformance", "version": _version()},
         "host": {"os": _os_name(), "kernel": platform.release(), "python": platform.python_version()},
     }
+    # What the target said it ran; the options only where they are the target's (a Rook target whose
+    # bring-up failed early): the local and existing targets run no Rook and no image.
+    host_target = options.target in ("local", "ceph")
     for key in DESCRIBED:
-        value = description.get(key) or getattr(options, key, None)
+        value = description.get(key) or (None if host_target else getattr(options, key, None))
         if value:
             product[key] = value
     return product

@@ -285,6 +285,13 @@ class TestBed:
         finally:
             api.close()
 
+    def import_image(self, archive):
+        """Import an OCI archive (an image variant built after bring-up) into every node's containerd."""
+        from . import node as nodes
+
+        for layout in self._layouts(self.state()):
+            nodes.import_image(layout, archive)
+
     def _layouts(self, state):
         from .node import NodeLayout
 

@@ -18,14 +18,18 @@ from . import build
 
 IMAGE = "localhost/ceph-conformance/bookworm:testbed"
 SUITE = "bookworm"
+# A variant that also holds Debian's Ceph CLI (ceph, rados, rbd, ...): a toolbox for a Ceph cluster of
+# this host, reached from a hostNetwork pod.
+CEPH_IMAGE = "localhost/ceph-conformance/bookworm-ceph:testbed"
+VARIANTS = {IMAGE: ("bookworm", ()), CEPH_IMAGE: ("bookworm-ceph", ("ceph-common",))}
 
 
 def images_dir():
     return build.cache_root() / "images"
 
 
-def archive_path():
-    return images_dir() / f"{SUITE}.oci.tar"
+def archive_path(image=IMAGE):
+    return images_dir() / f"{VARIANTS[image][0]}.oci.tar"
 
 
 def _run(argv, what, timeout, log):
@@ -45,9 +49,10 @@ def _buildah(*args):
             "--storage-driver", "vfs", *args]
 
 
-def ensure_image(progress=print):
-    """The OCI archive of IMAGE, built if the cache lacks it; returns its path."""
-    archive = archive_path()
+def ensure_image(progress=print, image=IMAGE):
+    """The OCI archive of image (IMAGE, or CEPH_IMAGE), built if the cache lacks it; returns its path."""
+    variant, packages = VARIANTS[image]
+    archive = archive_path(image)
     if archive.exists():
         return archive
     for tool in ("debootstrap", "buildah"):
@@ -57,17 +62,18 @@ def ensure_image(progress=print):
     with FileLock(str(images_dir() / "build.lock")):
         if archive.exists():
             return archive
-        log = images_dir() / "build.log"
-        rootfs = images_dir() / f"{SUITE}-rootfs"
+        log = images_dir() / f"build-{variant}.log"
+        rootfs = images_dir() / f"{variant}-rootfs"
+        include = [f"--include={','.join(packages)}"] if packages else []
         t0 = time.monotonic()
         if not (rootfs / "bin" / "sleep").exists():
             shutil.rmtree(rootfs, ignore_errors=True)
-            progress(f"debootstrap {SUITE} (minbase) for the test bed's image ...")
-            _run(["nice", "-n", "19", "debootstrap", "--variant=minbase", SUITE, str(rootfs)],
+            progress(f"debootstrap {SUITE} (minbase{', ' + ', '.join(packages) if packages else ''}) for {image} ...")
+            _run(["nice", "-n", "19", "debootstrap", "--variant=minbase", *include, SUITE, str(rootfs)],
                  "debootstrap", 1800, log)
             progress(f"root filesystem made in {time.monotonic() - t0:.0f}s")
         t0 = time.monotonic()
-        tar = images_dir() / f"{SUITE}-rootfs.tar"
+        tar = images_dir() / f"{variant}-rootfs.tar"
         _run(["tar", "-C", str(rootfs), "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*",
               "--exclude=./var/cache/apt/archives/*.deb", "-cf", str(tar), "."],
              "packing the root filesystem", 600, log)
@@ -80,12 +86,12 @@ def ensure_image(progress=print):
             _run(_buildah("config", "--cmd", '["/bin/sleep","infinity"]', "--label", "ceph-conformance=testbed", name),
                  "buildah config", 120, log)
             partial = archive.with_suffix(".partial")
-            _run(_buildah("commit", "--rm", name, f"oci-archive:{partial}:{IMAGE}"), "buildah commit", 600, log)
+            _run(_buildah("commit", "--rm", name, f"oci-archive:{partial}:{image}"), "buildah commit", 600, log)
         except SetupError:
             subprocess.run(_buildah("rm", name), capture_output=True, timeout=120)
             raise
         finally:
             tar.unlink(missing_ok=True)
         os.replace(partial, archive)
-        progress(f"image {IMAGE} built in {time.monotonic() - t0:.0f}s -> {archive}")
+        progress(f"image {image} built in {time.monotonic() - t0:.0f}s -> {archive}")
     return archive

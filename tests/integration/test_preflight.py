@@ -23,7 +23,8 @@ def assert_one_line_error(run, expected):
 
 @pytest.mark.parametrize("args, expected", [
     (["--target", "nope"], "--target nope: unknown target; choose one of local, ceph"),
-    (["--target", "kind"], "--target kind: the Rook/Kubernetes targets are not built yet"),
+    (["--target", "kubeconfig", "--rook-namespace=rook-ceph", "--kubeconfig=/nonexistent/kubeconfig"],
+     "--kubeconfig /nonexistent/kubeconfig: no such file"),
     (["--target", "ceph"], "--target ceph needs --ceph-conf PATH"),
     (["--target", "ceph", "--ceph-conf", "/nonexistent/ceph.conf"], "--ceph-conf /nonexistent/ceph.conf: no such file"),
     (["--osd-size-gib", "0.5"], "--osd-size-gib 0.5: BlueStore needs at least 2 GiB"),

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import tarfile
 
-from tests.browser import box, browser, open_page, playwright  # noqa: F401 - fixtures and helpers
+from tests.browser import box, open_page  # noqa: F401 - helpers (its fixtures: tests/conftest.py)
 
 from .harness import RUN_ROOT, leftovers, run_suite
 

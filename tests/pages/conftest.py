@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from tests.browser import box, browser, open_page, playwright  # noqa: F401 - fixtures and helpers for the tests
+from tests.browser import box, open_page  # noqa: F401 - helpers (its fixtures: tests/conftest.py)
 
 # A real run's results.json: the full suite (42 checks, disruptive ones included) on the local target
 # of the development machine, 2026-12-01 (run 20261201-080159-c038); one check erred in its cleanup.

@@ -212,3 +212,20 @@ def test_recovery_io_counts_as_progress_even_when_the_counts_stand_still():
     cluster = RecoveringCluster(sick_polls=10, counts_move=False)
     result = run_gate(cluster, timeout=30, interval=0.1, stall_window=0.25)
     assert result.ok, result.message()
+
+
+def test_a_probe_cut_short_by_the_bound_does_not_replace_what_the_cluster_said():
+    # The last probe starts with little time left; its call times out because of the gate's own
+    # bound, not because the mons are gone: the verdict keeps the last real answer.
+    from ceph_conformance.errors import CommandError
+
+    class SlowAtTheEnd(ScriptedCluster):
+        def ceph_json(self, *args, timeout=None):
+            if self.polls >= 2 and args == ("status",) and timeout < 30:
+                raise CommandError(["ceph", *args], None, "", timeout=timeout)
+            return super().ceph_json(*args, timeout=timeout)
+
+    result = run_gate(SlowAtTheEnd(sick_polls=10**6), timeout=3, interval=1)
+    assert not result.ok
+    assert "osd.1 is down" in result.problems, result.problems
+    assert not any("cannot reach" in p for p in result.problems), result.problems
