@@ -84,13 +84,16 @@ def _fmt(v):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("reports", nargs="*", help="report directories (reports/<run-id>) to compare")
+    parser.add_argument("reports", nargs="*", help="report directories (reports/<run-id>) to compare; after --: "
+                        "arguments for pytest")
     parser.add_argument("--runs", type=int, default=0, help="run the suite this many times first")
     parser.add_argument("--shape", action="append", default=[], metavar="NODESxOSDS",
                         help="local cluster shape to run (repeatable), e.g. 3x1 (3 hosts, 1 OSD each), 4x3")
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments for pytest")
-    args = parser.parse_args()
-    pytest_args = [a for a in args.pytest_args if a != "--"] or ["-m", "object or health"]
+    argv = sys.argv[1:]
+    # Everything after "--" is pytest's: split it off here (argparse would take "-m" for a report).
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    pytest_args = argv[split + 1:] or ["-m", "object or health"]
     if not args.runs and (args.shape or not args.reports):
         args.runs = 3
 
