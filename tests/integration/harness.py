@@ -164,3 +164,12 @@ def reap_children():
             return
         if pid == 0:
             return
+
+
+def until_health_says(cluster, code, timeout=90):
+    """Wait, bounded, until the cluster raises health check code (a break-it step took effect)."""
+    def probe():
+        checks = cluster.client(timeout=20).ceph_json("health", "detail").get("checks", {})
+        return code in checks, sorted(checks)
+
+    wait_for(probe, what=f"health check {code}", timeout=timeout, interval=1)

@@ -7,18 +7,11 @@ import time
 from ceph_conformance.gate import run_gate
 from ceph_conformance.waits import wait_for
 
-from .harness import run_suite
+from .harness import run_suite, until_health_says
 
 STALL_WINDOW = 15
 GATE_BOUND = 240
 
-
-def _until_health_says(cluster, code, timeout=90):
-    def probe():
-        checks = cluster.client(timeout=20).ceph_json("health", "detail").get("checks", {})
-        return code in checks, sorted(checks)
-
-    wait_for(probe, what=f"health check {code}", timeout=timeout, interval=1)
 
 
 def _throttle(ceph, osd, sleep, active):
@@ -35,7 +28,7 @@ def test_with_the_mds_gone_the_gate_gives_up_after_the_stall_window(live_cluster
     """What used to wait out the whole 300 s gate: the sharedfs checks against an existing cluster
     whose only MDS is stopped. They fail once nothing has changed for the stall window."""
     live_cluster.stop_daemon("mds.a")
-    _until_health_says(live_cluster, "MDS_ALL_DOWN")
+    until_health_says(live_cluster, "MDS_ALL_DOWN")
     t0 = time.monotonic()
     run = run_suite(tmp_path, "-m", "sharedfs", f"--gate-timeout={GATE_BOUND}",
                     f"--gate-stall-window={STALL_WINDOW}", *existing)
@@ -64,7 +57,7 @@ def test_a_recovering_cluster_is_waited_for_past_the_stall_window(live_cluster, 
     ceph.ceph("osd", "set", "noout")  # the OSD stays in: its PGs wait for it instead of moving away
     try:
         live_cluster.stop_daemon("osd.1")
-        _until_health_says(live_cluster, "OSD_DOWN")
+        until_health_says(live_cluster, "OSD_DOWN")
         # Objects written while osd.1 is away are degraded on its PGs: what it must recover.
         ceph.tool("rados", "bench", "-p", pool, "4", "write", "-b", "4096", "-t", "4", "--no-cleanup",
                   timeout=120)

@@ -4,19 +4,11 @@ Each test breaks the live cluster right before one check runs and heals it right
 verdict is that check's own: not the gate's, and not a hang.
 """
 
-from ceph_conformance.waits import wait_for
 
-from .harness import break_during
+from .harness import break_during, until_health_says
 
 IO_BOUND = 25
 
-
-def _until_health_says(cluster, code, timeout=90):
-    def probe():
-        checks = cluster.client(timeout=20).ceph_json("health", "detail").get("checks", {})
-        return code in checks, sorted(checks)
-
-    wait_for(probe, what=f"health check {code}", timeout=timeout, interval=1)
 
 
 def _failed_check(run, name):
@@ -29,7 +21,7 @@ def _failed_check(run, name):
 def test_sharedfs_check_fails_naming_the_stopped_mds(live_cluster, existing, tmp_path):
     def break_it(_run_dir):
         live_cluster.stop_daemon("mds.a")
-        _until_health_says(live_cluster, "MDS_ALL_DOWN")
+        until_health_says(live_cluster, "MDS_ALL_DOWN")
 
     def heal(_run_dir):
         live_cluster.start_daemon("mds.a")
@@ -47,7 +39,7 @@ def test_block_check_fails_naming_the_full_pool(live_cluster, existing, tmp_path
 
     def break_it(_run_dir):
         ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", str(1024 * 1024))
-        _until_health_says(live_cluster, "POOL_FULL")
+        until_health_says(live_cluster, "POOL_FULL")
 
     def heal(_run_dir):
         ceph.ceph("osd", "pool", "set-quota", "rbd", "max_bytes", "0")
@@ -69,7 +61,7 @@ def test_block_check_fails_within_its_bound_when_io_blocks(live_cluster, existin
         ceph.ceph("osd", "set", "noout")
         ceph.ceph("osd", "pool", "set", "rbd", "min_size", "3")
         live_cluster.stop_daemon("osd.1")
-        _until_health_says(live_cluster, "OSD_DOWN")
+        until_health_says(live_cluster, "OSD_DOWN")
 
     def heal(_run_dir):
         ceph.ceph("osd", "pool", "set", "rbd", "min_size", "2")
