@@ -50,6 +50,17 @@ class SharedFilesystem(ABC):
     def close(self):
         """End every client and remove what was made. Returns a list of problems (empty: all gone)."""
 
+    # --- Ghost (an app keeping its content here and its database on a block volume) ---
+
+    def ghost(self, client, database, path):
+        """Ghost, not started, serving a site whose content directory is path (relative to the
+        shared directory, made if missing) as client sees it, and whose database is database's (a
+        BlockDatabase, which gets a database and a user of Ghost's own). Another call with the same
+        database and path is the same site served from another client. A GhostApp."""
+        from ..errors import Unsupported
+
+        raise Unsupported(f"{type(self).__name__}: no Ghost on this target")
+
 
 class FilesystemClient(ABC):
     """One client of the shared directory. Operations raise OSError (with errno) as the client's
@@ -154,3 +165,22 @@ class WebApp(ABC):
 
     @abstractmethod
     def stop(self): ...
+
+
+class GhostApp(WebApp):
+    """Ghost (the publishing platform) in production mode: url is its site as a client outside the
+    target's nodes reaches it (the admin API under url/ghost/api/admin/); its content directory is
+    content_path (relative to the shared directory) and its tables are in database_name of the
+    BlockDatabase it was given."""
+
+    content_path = None
+    database_name = None
+
+    @abstractmethod
+    def start(self, timeout=600):
+        """Start Ghost and return once its admin API answers (the first start creates its tables);
+        an error with the end of its log if it exits or never answers within timeout."""
+
+    @abstractmethod
+    def log_tail(self, lines=10):
+        """The end of Ghost's log, for messages."""

@@ -51,8 +51,10 @@ def reap(pid):
         pass
 
 
-def start(argv, log_path, owner):
-    """Start argv detached, its output to log_path, marked as belonging to owner (a path of the run)."""
+def start(argv, log_path, owner, env=None, cwd=None):
+    """Start argv detached, its output to log_path, marked as belonging to owner (a path of the run).
+    env: variables added to this process's environment (an app's configuration and passwords: never
+    on its command line); cwd: its working directory."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [str(a) for a in argv],
@@ -61,7 +63,8 @@ def start(argv, log_path, owner):
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, OWNER_ENV: str(owner)},
+            cwd=cwd,
+            env={**os.environ, **(env or {}), OWNER_ENV: str(owner)},
         )
     _CHILDREN[proc.pid] = proc
     _OWNERS[proc.pid] = str(owner)

@@ -40,10 +40,19 @@ class HostSharedFilesystem(SharedFilesystem):
         self.apps.append(app)
         return app
 
+    def ghost(self, client, database, path):
+        from .ghost import GhostSites
+
+        if getattr(self, "_ghost_sites", None) is None:
+            self._ghost_sites = GhostSites(self.work_dir)
+        return self._ghost_sites.app(client, database, path)
+
     def close(self):
         for app in self.apps:
             app.stop()
-        return self.clients.close()
+        # Ghost before the mounts its content is on.
+        problems = self._ghost_sites.close() if getattr(self, "_ghost_sites", None) else []
+        return problems + self.clients.close()
 
 
 class HostFilesystemClient(FilesystemClient):
