@@ -16,6 +16,7 @@ import shutil
 from itertools import count
 from pathlib import Path
 
+from ...clients.appdb import create_app_database
 from ...clients.web import http_get
 from ...dataplane.sharedfs import GhostApp
 from ...errors import SetupError, Unsupported
@@ -24,7 +25,6 @@ from ...host.ports import free_port
 from ...secrets import register
 from ...waits import GiveUp, WaitTimeout, wait_for
 from .block import HostDatabase
-from .mariadb import create_app_database
 
 READY_PATH = "/ghost/api/admin/site/"  # 503 while Ghost boots (and migrates), 200 once it serves
 

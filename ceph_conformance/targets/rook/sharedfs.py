@@ -136,9 +136,20 @@ class RookSharedFilesystem(SharedFilesystem):
         self.apps.append(app)
         return app
 
+    def ghost(self, client, database, path):
+        from .ghost import RookGhostSites
+
+        if getattr(self, "_ghost_sites", None) is None:
+            self._ghost_sites = RookGhostSites(self.kube, self.s)
+        return self._ghost_sites.app(client, database, path)
+
     def close(self):
         for app in self.apps:
             app.stop()
+        ghost_problems = self._ghost_sites.close() if getattr(self, "_ghost_sites", None) else []
+        return ghost_problems + self._remove_directory()
+
+    def _remove_directory(self):
         if self._released or not self._made:
             return []
         try:
