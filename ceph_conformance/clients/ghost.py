@@ -35,7 +35,9 @@ class GhostAdmin:
             except (ValueError, KeyError, TypeError):
                 said = resp.text[:300]
             raise GhostError(f"{what}: HTTP {resp.status_code} (wanted {expect}): {said}")
-        return resp.json() if resp.content else {}
+        if not resp.headers.get("Content-Type", "").startswith("application/json"):
+            return {}  # signing in answers "Created" as text
+        return resp.json()
 
     def is_set_up(self):
         return self._call("GET", "/authentication/setup/", 200)["setup"][0]["status"]

@@ -107,7 +107,7 @@ class RookGhostSites:
         if key not in self.sites:
             n = len(self.sites) + 1
             self.sites[key] = {"database": f"ghost_{n}", "user": f"ghost_{n}", "secret": f"{self.s.name}-ghost-{n}",
-                               "password": register(secrets.token_urlsafe(24))}
+                               "password": register(secrets.token_urlsafe(24)), "database_service": database.name}
         app = RookGhost(self.kube, self.s, client, path, database, self.sites[key],
                         f"{self.s.name}-ghost-{len(self.sites)}-{next(self._ids)}")
         self.apps.append(app)
@@ -121,10 +121,11 @@ class RookGhostSites:
             except Exception as exc:  # noqa: BLE001 - every app is removed; the namespace goes at teardown
                 problems.append(f"Ghost {app.name}: {exc}")
         for site in self.sites.values():
-            try:
-                self.kube.delete("v1", "Secret", site["secret"], self.s.apps_namespace)
-            except Exception as exc:  # noqa: BLE001
-                problems.append(f"Secret {site['secret']}: {exc}")
+            for kind, name in (("Secret", site["secret"]), ("Service", site["database_service"])):
+                try:
+                    self.kube.delete("v1", kind, name, self.s.apps_namespace)
+                except Exception as exc:  # noqa: BLE001 - every one is tried; the namespace goes at teardown
+                    problems.append(f"{kind} {name}: {exc}")
         return problems
 
 
