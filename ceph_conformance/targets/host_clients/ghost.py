@@ -11,6 +11,7 @@ admin API work there (measured: see the README); Ghost logs that the database is
 """
 
 import os
+import re
 import secrets
 import shutil
 from itertools import count
@@ -26,7 +27,8 @@ from ...secrets import register
 from ...waits import GiveUp, WaitTimeout, wait_for
 from .block import HostDatabase
 
-READY_PATH = "/ghost/api/admin/site/"  # 503 while Ghost boots (and migrates), 200 once it serves
+READY_PATH = "/ghost/api/admin/site/"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # 503 while Ghost boots (and migrates), 200 once it serves
 
 
 class GhostSites:
@@ -108,6 +110,9 @@ class HostGhost(GhostApp):
             # Staff sign-in from a new device is verified by a code sent by mail, and this host
             # sends no mail: the check signs in with the password alone.
             "security__staffDeviceVerification": "false",
+            # Uploads stored as sent: sharp (Ghost's optional image resizer) is not installed
+            # (host/npminstall.py), and the checks compare the image's bytes end to end.
+            "imageOptimization__resize": "false",
             # Uploads are staged in the OS's temp dir: the run's own, removed with it.
             "TMPDIR": str(self.run_dir / "tmp"),
             "PATH": f"{Path(node).parent}:{os.environ.get('PATH', '')}",
@@ -148,7 +153,8 @@ class HostGhost(GhostApp):
         with open(self.log, "rb") as f:
             f.seek(self._log_offset)
             text = f.read().decode(errors="replace")
-        return " | ".join(line for line in text.strip().splitlines()[-lines:]) or "(empty)"
+        text = ANSI.sub("", text)  # Ghost colours its log lines
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:]) or "(empty)"
 
     def stop(self):
         if self.pid:
