@@ -27,8 +27,8 @@ from ...secrets import register
 from ...waits import GiveUp, WaitTimeout, wait_for
 from .block import HostDatabase
 
-READY_PATH = "/ghost/api/admin/site/"
-ANSI = re.compile(r"\x1b\[[0-9;]*m")  # 503 while Ghost boots (and migrates), 200 once it serves
+READY_PATH = "/ghost/api/admin/site/"  # 503 while Ghost boots (and migrates), 200 once it serves
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class GhostSites:
