@@ -63,10 +63,10 @@ def test_ghost_image_reads_identically_through_the_other_cephfs_client(ghost_sit
     try:
         got = ghost_site.b.read(path, uncached=True)
     except FileNotFoundError:
-        pytest.fail(f"client {ghost_site.b.name} finds no {path}, the image Ghost stored through "
-                    f"client {ghost_site.a.name}", pytrace=False)
+        pytest.fail(f"{ghost_site.b.name} finds no {path}, the image Ghost stored through {ghost_site.a.name}",
+                    pytrace=False)
     wrong = difference(got, published.image)
-    assert not wrong, (f"the image Ghost stored at {path} reads differently through client {ghost_site.b.name}: "
+    assert not wrong, (f"the image Ghost stored at {path} reads differently through {ghost_site.b.name}: "
                        f"{wrong} (sha256 {sha256(got)[:16]}, uploaded {sha256(published.image)[:16]})")
 
 
@@ -77,15 +77,15 @@ def test_ghost_restarted_on_the_other_client_serves_the_same_post_and_image(ghos
     try:
         moved.start(timeout=300)
     except Exception as exc:  # noqa: BLE001 - the message is the check's verdict
-        pytest.fail(f"Ghost did not start again on client {ghost_site.b.name} with the same database and "
+        pytest.fail(f"Ghost did not start again on {ghost_site.b.name} with the same database and "
                     f"content: {exc}", pytrace=False)
     # The same site at the new instance's address: Ghost keeps its own URLs relative in the database.
     path = re.sub(r"^https?://[^/]+", "", published.post["url"])
     page = _get(moved.url + path, op_timeout, "the post after the restart").decode(errors="replace")
-    assert published.post["title"] in page, f"after the restart on client {ghost_site.b.name}, {moved.url}{path} " \
+    assert published.post["title"] in page, f"after the restart on {ghost_site.b.name}, {moved.url}{path} " \
                                              f"does not show the post {published.post['title']!r}"
     image_url = f"{moved.url}/content/{published.image_path}"
     assert image_url in page, f"after the restart the post's page does not show the image at {image_url}"
     wrong = difference(_get(image_url, op_timeout, "the image after the restart"), published.image)
-    assert not wrong, f"after the restart on client {ghost_site.b.name} Ghost served other bytes for the image: {wrong}"
+    assert not wrong, f"after the restart on {ghost_site.b.name} Ghost served other bytes for the image: {wrong}"
 
