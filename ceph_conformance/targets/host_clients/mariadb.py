@@ -80,4 +80,3 @@ class MariaDB:
         """A crash: SIGKILL, nothing flushed beyond what was committed."""
         processes.kill(self.pid, str(self.datadir))  # returns once the process is gone
         self.pid = None
-
