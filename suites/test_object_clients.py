@@ -24,8 +24,9 @@ from ceph_conformance.payload import MiB, Timer
 pytestmark = pytest.mark.object
 
 SMALL_FILES = 200  # 1 to 16 KiB each, in nested directories
-LARGE_FILES = 3  # 24 MiB each: 3 parts of 8 MiB with every tool
-LARGE_SIZE = 24 * MiB
+LARGE_FILES = 3  # 12 MiB each: 3 parts (5, 5 and 2 MiB) with every tool
+LARGE_SIZE = 12 * MiB
+COPIED_SMALL_FILES, COPIED_LARGE_FILES = 40, 1  # the tree the copy checks start from
 DELETED_DIR = "small/d1/"  # what the copy checks delete from the copy: a directory ...
 DELETED_FILE = "large/big-0.bin"  # ... and one large file
 ODD_NAMES = ["small/d2/with space.txt", "small/d3/ünïcode-名前.bin"]
@@ -34,39 +35,58 @@ ODD_NAMES = ["small/d2/with space.txt", "small/d3/ünïcode-名前.bin"]
 @dataclass
 class Tree:
     root: str
-    files: dict = field(default_factory=dict)  # relative path -> (size, sha256, expected ETag)
+    files: dict = field(default_factory=dict)  # relative path -> (size, sha256, expected ETag, MD5)
 
     @property
     def size(self):
-        return sum(size for size, _, _ in self.files.values())
+        return sum(f[0] for f in self.files.values())
 
     def path(self, rel):
         return os.path.join(self.root, rel)
 
 
-@pytest.fixture(scope="module")
-def tree(s3_tools_module_dir):
-    """The directory tree the tools sync: small files in nested directories, a few large files."""
-    t = Tree(s3_tools_module_dir.join("tree"))
-    sizes = random.Random(15)
-    names = [f"small/d{i % 8}/e{i % 3}/f{i:03d}.bin" for i in range(SMALL_FILES - len(ODD_NAMES) - 2)]
-    names += ["small/d0/e0/deeper/still/f-deep-1.bin", "small/d0/e0/deeper/still/f-deep-2.bin", *ODD_NAMES]
+def make_tree(root, small, large, seed):
+    """small files of 1 to 16 KiB in nested directories (a few with odd names), large files that go
+    up in parts; random bytes."""
+    t = Tree(root)
+    sizes = random.Random(seed)
+    odd = ODD_NAMES if small >= 50 else []
+    names = [f"small/d{i % 8}/e{i % 3}/f{i:03d}.bin" for i in range(small - len(odd) - 2)]
+    names += ["small/d0/e0/deeper/still/f-deep-1.bin", "small/d0/e0/deeper/still/f-deep-2.bin", *odd]
     sized = [(n, sizes.randint(1024, 16 * 1024)) for n in names]
-    sized += [(f"large/big-{i}.bin", LARGE_SIZE) for i in range(LARGE_FILES)]
+    sized += [(f"large/big-{i}.bin", LARGE_SIZE) for i in range(large)]
     for rel, size in sized:
         path = t.path(rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         data = os.urandom(size)
         with open(path, "wb") as f:
             f.write(data)
-        t.files[rel] = (size, hashlib.sha256(data).hexdigest(), s3_etag(path, PART_SIZE))
+        t.files[rel] = (size, hashlib.sha256(data).hexdigest(), s3_etag(path, PART_SIZE),
+                        hashlib.md5(data).hexdigest())
     return t
 
 
-def tool_bucket(s3):
-    """A run-scoped bucket name for a tool to create; the check's workspace removes it afterwards."""
-    name = s3._namer("bkt")
-    s3.buckets.append(name)
+@pytest.fixture(scope="module")
+def tree(s3_tools_module_dir):
+    """The directory tree the sync checks upload: many small files, a few large ones."""
+    return make_tree(s3_tools_module_dir.join("tree"), SMALL_FILES, LARGE_FILES, seed=15)
+
+
+@pytest.fixture(scope="module")
+def copy_tree(s3_tools_module_dir):
+    """A smaller tree the copy checks start from (they move it three times)."""
+    return make_tree(s3_tools_module_dir.join("copy-tree"), COPIED_SMALL_FILES, COPIED_LARGE_FILES, seed=16)
+
+
+@pytest.fixture
+def tool_bucket(s3, namer):
+    """tool_bucket(): a run-scoped bucket name for a tool to create; the check's S3 workspace removes
+    the bucket afterwards, whatever the tool left in it."""
+    def name():
+        bucket = namer("bkt")
+        s3.buckets.append(bucket)
+        return bucket
+
     return name
 
 
@@ -153,9 +173,9 @@ def rclone_check(rclone, src, dst, *flags):
     return sum(1 for line in lines if line.startswith("= "))
 
 
-def test_rclone_sync_tree_and_check_reports_no_differences(s3_tool, s3, tree, record_metric):
+def test_rclone_sync_tree_and_check_reports_no_differences(s3_tool, s3, tool_bucket, tree, record_metric):
     rclone = s3_tool("rclone")
-    bucket = tool_bucket(s3)
+    bucket = tool_bucket()
     rclone.run("mkdir", rclone.remote(bucket))
     with Timer() as sync:
         rclone.run("sync", tree.root, rclone.remote(bucket))
@@ -169,9 +189,10 @@ def test_rclone_sync_tree_and_check_reports_no_differences(s3_tool, s3, tree, re
     assert problems is None, f"after rclone sync, bucket {bucket} listed and read through boto3: {problems}"
 
 
-def test_rclone_copies_between_buckets_deletes_and_lists(s3_tool, s3, tree, record_metric):
+def test_rclone_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    tree = copy_tree
     rclone = s3_tool("rclone")
-    src, dst = tool_bucket(s3), tool_bucket(s3)
+    src, dst = tool_bucket(), tool_bucket()
     rclone.run("copy", tree.root, rclone.remote(src))
     rclone.run("mkdir", rclone.remote(dst))
     with Timer() as copy:
@@ -220,9 +241,9 @@ def s3cmd_nothing_to_sync(s3cmd, src, dst):
                          f"transfer {len(pending)}: {_shown(pending, 3)}")
 
 
-def test_s3cmd_sync_tree_and_md5_listing_matches_the_files(s3_tool, s3, tree, record_metric):
+def test_s3cmd_sync_tree_and_md5_listing_matches_the_files(s3_tool, s3, tool_bucket, tree, record_metric):
     s3cmd = s3_tool("s3cmd")
-    bucket = tool_bucket(s3)
+    bucket = tool_bucket()
     s3cmd.run("mb", f"s3://{bucket}")
     with Timer() as sync:
         s3cmd.run("sync", "--check-md5", tree.root + "/", f"s3://{bucket}/")
@@ -232,16 +253,17 @@ def test_s3cmd_sync_tree_and_md5_listing_matches_the_files(s3_tool, s3, tree, re
     diff = key_differences(listed, tree.files)
     assert not diff, f"s3cmd ls of {bucket} after s3cmd sync: {diff}"
     wrong = [f"{k}: {listed[k][0]} bytes, MD5 {listed[k][1]}" for k in sorted(listed)
-             if listed[k] != (tree.files[k][0], tree.files[k][2])]
-    assert not wrong, f"s3cmd ls --list-md5 of {bucket} disagrees with the files (size, MD5 or multipart ETag): " \
-                      f"{_shown(wrong)}"
+             if listed[k] != (tree.files[k][0], tree.files[k][3])]
+    # For a multipart upload s3cmd lists the MD5 of the whole file it stored with the object.
+    assert not wrong, f"s3cmd ls --list-md5 of {bucket} disagrees with the files' sizes and MD5s: {_shown(wrong)}"
     problems = verify_independently(s3.client, bucket, tree)
     assert problems is None, f"after s3cmd sync, bucket {bucket} listed and read through boto3: {problems}"
 
 
-def test_s3cmd_copies_between_buckets_deletes_and_lists(s3_tool, s3, tree, record_metric):
+def test_s3cmd_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    tree = copy_tree
     s3cmd = s3_tool("s3cmd")
-    src, dst = tool_bucket(s3), tool_bucket(s3)
+    src, dst = tool_bucket(), tool_bucket()
     for b in (src, dst):
         s3cmd.run("mb", f"s3://{b}")
     s3cmd.run("sync", tree.root + "/", f"s3://{src}/")
@@ -288,9 +310,9 @@ def aws_nothing_to_sync(aws, src, dst):
                          f"{len(pending)}: {_shown(pending, 3)}")
 
 
-def test_aws_cli_sync_tree_and_listing_sizes_and_etags_match(s3_tool, s3, tree, record_metric):
+def test_aws_cli_sync_tree_and_listing_sizes_and_etags_match(s3_tool, s3, tool_bucket, tree, record_metric):
     aws = s3_tool("aws")
-    bucket = tool_bucket(s3)
+    bucket = tool_bucket()
     aws.run("s3", "mb", f"s3://{bucket}")
     with Timer() as sync:
         aws.run("s3", "sync", "--only-show-errors", tree.root, f"s3://{bucket}")
@@ -307,9 +329,10 @@ def test_aws_cli_sync_tree_and_listing_sizes_and_etags_match(s3_tool, s3, tree, 
     assert problems is None, f"after aws s3 sync, bucket {bucket} listed and read through boto3: {problems}"
 
 
-def test_aws_cli_copies_between_buckets_deletes_and_lists(s3_tool, s3, tree, record_metric):
+def test_aws_cli_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    tree = copy_tree
     aws = s3_tool("aws")
-    src, dst = tool_bucket(s3), tool_bucket(s3)
+    src, dst = tool_bucket(), tool_bucket()
     for b in (src, dst):
         aws.run("s3", "mb", f"s3://{b}")
     aws.run("s3", "sync", "--only-show-errors", tree.root, f"s3://{src}")

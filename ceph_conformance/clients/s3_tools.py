@@ -24,9 +24,10 @@ from ..host import packages
 from ..host.processes import OWNER_ENV
 from ..secrets import scrub, write_private
 
-# What the tools split uploads into: files above PART_SIZE go up in parts of PART_SIZE, so a
-# 24 MiB file is a 3-part upload (ETag "<md5 of the parts' md5s>-3") with every tool.
-PART_SIZE = 8 * 1024 * 1024
+# What the tools split uploads into: files above PART_SIZE go up in parts of PART_SIZE (S3's
+# smallest part), so a 12 MiB file is a 3-part upload (ETag "<md5 of the parts' md5s>-3") with
+# every tool.
+PART_SIZE = 5 * 1024 * 1024
 OUTPUT_TAIL_LINES = 12
 OUTPUT_TAIL_CHARS = 1500
 
@@ -57,10 +58,15 @@ def _tail(text):
     return "\n".join(lines)[-OUTPUT_TAIL_CHARS:]
 
 
+def shown(argv):
+    """A command as a failure or log line shows it: the program's name, its arguments (never a secret)."""
+    return scrub(" ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(map(str, argv))))
+
+
 def describe(argv, returncode, output, timeout=None):
     """One message for a failed command: the command (no secret is ever on it), how it ended, the
     tail of its output."""
-    cmd = scrub(" ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(map(str, argv))))
+    cmd = shown(argv)
     head = (f"`{cmd}` did not finish within {timeout:.0f}s (killed)" if timeout is not None
             else f"`{cmd}` exited with status {returncode}")
     tail = _tail(output)
@@ -138,6 +144,8 @@ class S3Tool:
             raise ToolFailed(f"could not start {argv[0]}: {exc}") from None
         result = ToolRun(argv, proc.returncode, proc.stdout, proc.stderr, time.monotonic() - t0)
         self.runs.append(result)
+        # Into the check's captured output: what ran, how it ended, how long it took.
+        print(f"{self.name}: `{shown(argv)}` exited with {proc.returncode} after {result.seconds:.1f}s")
         if check and proc.returncode not in ok:
             raise ToolFailed(describe(argv, proc.returncode, result.output))
         return result
