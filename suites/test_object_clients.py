@@ -163,11 +163,13 @@ def rclone_check(rclone, src, dst, *flags):
     run = rclone.run("check", src, dst, "--combined", report, *flags, check=False)
     with open(report) if os.path.exists(report) else open(os.devnull) as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
-    kinds = {"*": "differ", "-": f"missing from {dst}", "+": f"only in {dst}", "!": "could not be checked"}
+    # rclone's report: "=" identical, "*" differ, "+" only in src (missing from dst), "-" only in dst.
+    kinds = {"*": "differ", "+": f"missing from {dst}", "-": f"only in {dst}", "!": "could not be checked"}
     bad = {kind: [line[2:] for line in lines if line[:1] == sym] for sym, kind in kinds.items()}
     said = "; ".join(f"{len(v)} {k} ({_shown(v)})" for k, v in bad.items() if v)
     what = " ".join(["rclone check", *flags])
-    assert run.returncode == 0 and not said, (
+    agreed = run.returncode == 0 and not said
+    assert agreed, (
         f"`{what}` of {src} against {dst} reports differences (exit status {run.returncode}): "
         f"{said or 'see its output'}; its output ends: {run.output[-600:]}")
     return sum(1 for line in lines if line.startswith("= "))

@@ -9,9 +9,9 @@ or listing through boto3."""
 import pytest
 
 from . import s3_proxy
+from .harness import S3_TOOLS_MODULE as MODULE
 from .harness import run_suite
 
-MODULE = "suites/test_object_clients.py"
 HIDDEN = "small/d5/"
 
 CASES = {
