@@ -171,7 +171,7 @@ def rclone_check(rclone, src, dst, *flags):
     agreed = run.returncode == 0 and not said
     assert agreed, (
         f"`{what}` of {src} against {dst} reports differences (exit status {run.returncode}): "
-        f"{said or 'see its output'}; its output ends: {run.output[-600:]}")
+        f"{said or 'see its output'}; its output ends: {run.tail}")
     return sum(1 for line in lines if line.startswith("= "))
 
 

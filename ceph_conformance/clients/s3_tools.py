@@ -52,6 +52,11 @@ class ToolRun:
     def output(self):
         return (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr).strip()
 
+    @property
+    def tail(self):
+        """The end of its output, secrets masked: what a failure message shows."""
+        return _tail(self.output)
+
 
 def _tail(text):
     lines = scrub(text).strip().splitlines()[-OUTPUT_TAIL_LINES:]
