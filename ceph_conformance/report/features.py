@@ -16,13 +16,13 @@ SEVERITY = ("error", "failed", "skipped", "passed")
 class FeatureMap:
     capabilities: dict  # name -> what it means, in column order
     areas: dict  # name -> title, in row order
-    checks: dict  # check function -> (area, capability)
+    checks: dict  # check function -> (area, capability[, group])
 
     def place(self, nodeid):
         """(area, capability) of a check; an unlisted one goes to its module's area, capability "other"."""
         placed = self.checks.get(function_name(nodeid))
         if placed:
-            return tuple(placed)
+            return tuple(placed[:2])  # a third element (the object summary's group) is not a cell
         return module_area(nodeid), OTHER
 
 

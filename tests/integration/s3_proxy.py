@@ -219,3 +219,32 @@ class CorruptingProxy:
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
 
         return Handler
+
+
+# For the S3 tools' checks (test_object_client_failures.py).
+
+LARGE = 1024 * 1024
+
+
+def flip_a_byte_of_large_object_gets(x):
+    """GETs of objects (whole or ranged) that bring 1 MiB or more come back with one byte changed:
+    what only a client that reads large objects back can see (listings, HEADs and small objects
+    pass unchanged)."""
+    key_path = x.path.partition("?")[0]
+    if x.method == "GET" and x.status in (200, 206) and key_path.strip("/").count("/") >= 1 and len(x.body) >= LARGE:
+        middle = len(x.body) // 2
+        x.body = x.body[:middle] + bytes([x.body[middle] ^ 0xFF]) + x.body[middle + 1:]
+
+
+def hide_keys_from_listings(prefix):
+    """Listings (v1 and v2) leave out every key under prefix, as a stale index or cache would; the
+    objects are still there and read normally. Keys may be URL-encoded in the listing."""
+    forms = {prefix.encode(), prefix.replace("/", "%2F").encode()}
+    pattern = re.compile(rb"<Contents>(?:(?!</Contents>).)*?<Key>(?:" + b"|".join(map(re.escape, forms))
+                         + rb")[^<]*</Key>.*?</Contents>", re.S)
+
+    def corrupt(x):
+        if x.method == "GET" and x.status == 200 and b"<ListBucketResult" in x.body:
+            x.body = pattern.sub(b"", x.body)
+
+    return corrupt
