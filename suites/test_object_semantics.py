@@ -161,10 +161,15 @@ def test_multipart_etag_is_the_md5_of_the_part_md5s_and_part_count(s3):
 
 # -- conditional requests ------------------------------------------------------------------------------
 
+HEADERS = {"IfMatch": "If-Match", "IfNoneMatch": "If-None-Match", "IfModifiedSince": "If-Modified-Since",
+           "IfUnmodifiedSince": "If-Unmodified-Since"}
+
+
 def _conditions(s3, bucket, key, cases):
-    """Each (headers, expected status) on GET and on HEAD."""
+    """Each (preconditions, expected status) on GET and on HEAD."""
     for kwargs, status in cases:
-        said = ", ".join(f"{k}: {v}" for k, v in kwargs.items())
+        said = ", ".join(f"{HEADERS[k]}: {v:%a, %d %b %Y %H:%M:%S GMT}" if isinstance(v, datetime.datetime)
+                         else f"{HEADERS[k]}: {v}" for k, v in kwargs.items())
         for verb, call in (("GET", s3.client.get_object), ("HEAD", s3.client.head_object)):
             expect_status(status, f"{verb} with {said}", call, Bucket=bucket, Key=key, **kwargs)
 

@@ -136,8 +136,8 @@ SEMANTIC_CASES = {
            "test_upload_part_copy_assembles_byte_ranges_of_the_source":
                f"UploadPartCopy of bytes=1048576-6291455 answered ETag {OTHER_ETAG}, that range's MD5 is"}),
          (s3_proxy.ignore_preconditions,
-          {"test_get_and_head_honour_if_match_and_if_none_match": "GET with IfMatch: \"",
-           "test_get_and_head_honour_if_modified_and_if_unmodified_since": "GET with IfModifiedSince: ",
+          {"test_get_and_head_honour_if_match_and_if_none_match": "GET with If-Match: \"",
+           "test_get_and_head_honour_if_modified_and_if_unmodified_since": "GET with If-Modified-Since: ",
            "test_conditional_put_if_none_match_and_if_match": "put_object succeeded (HTTP 200); expected it to be "
                                                               "refused with PreconditionFailed (HTTP 412)"}),
          (s3_proxy.drop_cors_headers,
