@@ -148,6 +148,12 @@ def empty_and_delete(client, bucket):
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    # A versioned bucket keeps old versions and delete markers after its keys are deleted.
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        versions = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if versions:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": versions, "Quiet": True})
     client.delete_bucket(Bucket=bucket)
 
 

@@ -25,3 +25,23 @@ def http_get(url, timeout):
         if isinstance(exc.reason, TimeoutError):
             raise NoAnswer(f"GET {where}: no answer within {timeout:.0f}s") from None
         raise
+
+
+def http_request(method, url, timeout, body=None, headers=None):
+    """(status, headers, body) of any request (PUT to a presigned URL, a CORS preflight OPTIONS), as
+    curl makes it: an error status is an answer. headers: a case-insensitive message of the answer's
+    headers. A server silent for timeout raises NoAnswer; a connection that fails raises OSError."""
+    where = f"{method} {url.split('?', 1)[0]}"  # a presigned URL's query is a credential
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, exc.read()
+    except TimeoutError:
+        raise NoAnswer(f"{where}: no answer within {timeout:.0f}s") from None
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise NoAnswer(f"{where}: no answer within {timeout:.0f}s") from None
+        raise

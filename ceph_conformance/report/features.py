@@ -1,5 +1,7 @@
 """The verdict at a glance: checks placed in a grid of areas (rows) by capabilities (columns), from
-capabilities.toml, each cell the worst outcome of its checks."""
+capabilities.toml, each cell the worst outcome of its checks; and, for the object area, the checks
+summed up by the group a user thinks in (a client such as rclone, or a family of S3 semantics such
+as versioning), the optional third element of a check's place."""
 
 import re
 import tomllib
@@ -12,11 +14,17 @@ OTHER = "other"
 SEVERITY = ("error", "failed", "skipped", "passed")
 
 
+# The areas whose checks the report also sums up by group.
+GROUPED_AREAS = ("object",)
+
+
 @dataclass(frozen=True)
 class FeatureMap:
     capabilities: dict  # name -> what it means, in column order
     areas: dict  # name -> title, in row order
-    checks: dict  # check function -> (area, capability[, group])
+    checks: dict  # check function -> (area, capability)
+    groups: dict = field(default_factory=dict)  # name -> what it covers, in summary order
+    check_groups: dict = field(default_factory=dict)  # check function -> group (those that have one)
 
     def place(self, nodeid):
         """(area, capability) of a check; an unlisted one goes to its module's area, capability "other"."""
@@ -25,11 +33,29 @@ class FeatureMap:
             return tuple(placed[:2])  # a third element (the object summary's group) is not a cell
         return module_area(nodeid), OTHER
 
+    def group(self, nodeid):
+        """The group of a check (a client or a semantic family), or None."""
+        return self.check_groups.get(function_name(nodeid))
+
+
+def load(text):
+    """A FeatureMap from capabilities.toml's text. A check's place is [area, capability] or
+    [area, capability, group]."""
+    data = tomllib.loads(text)
+    checks, groups = {}, {}
+    for name, place in data["checks"].items():
+        if not isinstance(place, list) or len(place) not in (2, 3) or not all(isinstance(p, str) for p in place):
+            raise ValueError(f"capabilities.toml: {name} = {place!r}: expected [area, capability] or "
+                             "[area, capability, group]")
+        checks[name] = tuple(place[:2])
+        if len(place) == 3:
+            groups[name] = place[2]
+    return FeatureMap(data["capabilities"], data["areas"], checks, data.get("groups", {}), groups)
+
 
 @cache
 def feature_map():
-    data = tomllib.loads(resources.files(__package__).joinpath("capabilities.toml").read_text())
-    return FeatureMap(data["capabilities"], data["areas"], data["checks"])
+    return load(resources.files(__package__).joinpath("capabilities.toml").read_text())
 
 
 def function_name(nodeid):
@@ -105,3 +131,50 @@ def build(checks, fmap=None):
         caps.append((OTHER, "checks not yet placed in capabilities.toml"))
     not_run = [(a, t) for a, t in fmap.areas.items() if a not in used_areas]
     return Matrix(areas, caps, cells, not_run)
+
+
+@dataclass
+class Group:
+    name: str
+    meaning: str
+    checks: list = field(default_factory=list)  # results.json entries
+
+    @property
+    def outcome(self):
+        return worst(c["outcome"] for c in self.checks)
+
+    @property
+    def lead(self):
+        """The first check of the worst outcome: where the summary links to."""
+        return next(c for c in self.checks if c["outcome"] == self.outcome)
+
+    @property
+    def text(self):
+        """"pass" when every check passed, else what went wrong: "1 failed", "2 failed, 1 error",
+        "skipped" (every check skipped)."""
+        counts = {o: sum(1 for c in self.checks if c["outcome"] == o) for o in SEVERITY}
+        if counts["passed"] == len(self.checks):
+            return "pass"
+        if counts["skipped"] == len(self.checks):
+            return "skipped"
+        bad = [f"{counts[o]} {o}" for o in ("failed", "error", "skipped") if counts[o]]
+        return ", ".join(bad)
+
+
+def groups(checks, area="object", fmap=None):
+    """The checks of an area by group, in capabilities.toml's order of groups ([groups]); checks
+    without a group come last, under "other". An empty list when no check of the area ran."""
+    fmap = fmap or feature_map()
+    found = {}
+    for check in checks:
+        if fmap.place(check["nodeid"])[0] != area:
+            continue
+        name = fmap.group(check["nodeid"]) or OTHER
+        found.setdefault(name, Group(name, fmap.groups.get(name, "checks not yet given a group"))).checks.append(check)
+    order = {g: i for i, g in enumerate(fmap.groups)}
+    return sorted(found.values(), key=lambda g: (g.name == OTHER, order.get(g.name, len(order)), g.name))
+
+
+def summary_line(grouped):
+    """"registry: pass, rclone: pass, versioning: 1 failed" """
+    return ", ".join(f"{g.name}: {g.text}" for g in grouped)

@@ -84,7 +84,7 @@ def ordered_checks(results):
     out = []
     for check in results.get("checks", []):
         area, capability = fmap.place(check["nodeid"])
-        out.append({**check, "area": area, "capability": capability,
+        out.append({**check, "area": area, "capability": capability, "group": fmap.group(check["nodeid"]),
                     "area_title": fmap.areas.get(area, area)})
     rank = {a: i for i, a in enumerate(AREA_ORDER)}
     return sorted(out, key=lambda c: (rank.get(c["area"], len(rank)), c.get("started") or 0))
@@ -99,6 +99,9 @@ def context(results, pytest_html=None):
         "r": results,
         "title": f"Ceph conformance: {results.get('target', '?')} run {results.get('run_id', '?')}",
         "matrix": matrix,
+        "grouped": [(area, features.feature_map().areas.get(area, area), grouped)
+                    for area in features.GROUPED_AREAS
+                    if (grouped := features.groups(results.get("checks", []), area))],
         "counts": counts,
         "verdict": _verdict(results, counts),
         "cluster_rows": cluster_rows(results),

@@ -18,8 +18,8 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "proxy-
 class Exchange:
     """One request and the answer RGW gave; a corruption changes status, headers or body in place."""
 
-    def __init__(self, method, path, request_headers, status, reason, headers, body):
-        self.method, self.path, self.request_headers = method, path, request_headers
+    def __init__(self, method, path, request_headers, status, reason, headers, body, request_body=b""):
+        self.method, self.path, self.request_headers, self.request_body = method, path, request_headers, request_body
         self.status, self.reason, self.headers, self.body = status, reason, headers, body
 
     @property
@@ -60,6 +60,94 @@ def let_refused_requests_through(x):
     if x.status == 403:
         x.status, x.reason, x.body = 200, "OK", b""
         x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
+
+
+# -- corruptions only the S3 semantics checks (suites/test_object_semantics.py) catch ------------------
+
+FAKE_ETAG = '"0123456789abcdef0123456789abcdef"'
+
+
+def report_other_etags(x):
+    """A cache that answers object GETs and HEADs, and server-side copies, with an ETag of its own."""
+    if x.status in (200, 206) and x.is_object_request and x.method in ("GET", "HEAD"):
+        x.headers = [(k, FAKE_ETAG if k.lower() == "etag" else v) for k, v in x.headers]
+    elif x.status == 200 and re.search(rb"<Copy(Object|Part)Result", x.body):
+        x.body = re.sub(rb"<ETag>[^<]*</ETag>", b"<ETag>" + FAKE_ETAG.encode() + b"</ETag>", x.body)
+
+
+def ignore_preconditions(x):
+    """A cache that answers in full whatever the request's preconditions: no 304, no 412."""
+    if x.status in (304, 412):
+        x.status, x.reason, x.body = 200, "OK", b""
+        x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
+
+
+def drop_cors_headers(x):
+    x.headers = [(k, v) for k, v in x.headers if not k.lower().startswith("access-control-")]
+
+
+def drop_version_ids(x):
+    x.headers = [(k, v) for k, v in x.headers if k.lower() not in ("x-amz-version-id", "x-amz-delete-marker")]
+
+
+def _error(x, status, code):
+    x.status, x.reason = status, "Bad Request"
+    x.body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code></Error>'.encode()
+    x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"] + [("Content-Type", "application/xml")]
+
+
+def refuse_part_lists_out_of_order_with_invalid_part(x):
+    """A gateway that refuses a CompleteMultipartUpload listing parts out of order, with the wrong
+    code (InvalidPart, as if a part were missing, where S3 says InvalidPartOrder)."""
+    if x.method == "POST" and "uploadId=" in x.path and x.status == 200:
+        numbers = [int(n) for n in re.findall(rb"<PartNumber>(\d+)</PartNumber>", x.request_body)]
+        if numbers != sorted(numbers):
+            _error(x, 400, "InvalidPart")
+
+
+def accept_bad_digests_and_part_lists(x):
+    """A gateway that stores what it was asked to refuse: a body not matching its Content-MD5, a
+    part list naming a missing part or a part under 5 MiB; each answered 200."""
+    if x.status == 400 and re.search(rb"<Code>(BadDigest|InvalidPart|EntityTooSmall)</Code>", x.body):
+        x.status, x.reason, x.body = 200, "OK", b""
+        x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
+
+
+def drop_the_last_part_of_part_listings(x):
+    if x.method == "GET" and x.status == 200 and b"<ListPartsResult" in x.body:
+        parts = list(re.finditer(rb"<Part>.*?</Part>", x.body, re.S))
+        if parts:
+            x.body = x.body[:parts[-1].start()] + x.body[parts[-1].end():]
+        x.body = x.body.replace(b"<IsTruncated>true</IsTruncated>", b"<IsTruncated>false</IsTruncated>")
+
+
+def drop_tag_sets(x):
+    if x.method == "GET" and x.status == 200 and b"<Tagging" in x.body:
+        x.body = re.sub(rb"<TagSet>.*?</TagSet>", b"<TagSet></TagSet>", x.body, flags=re.S)
+
+
+def accept_forged_presigned_puts(x):
+    """A gateway that takes presigned uploads whatever their signature or expiry."""
+    if x.method == "PUT" and x.status == 403 and "X-Amz-Signature=" in x.path:
+        x.status, x.reason, x.body = 200, "OK", b""
+        x.headers = [(k, v) for k, v in x.headers if k.lower() != "content-type"]
+
+
+def all_of(*corruptions):
+    """Several corruptions in one proxy, each applied to every answer in turn."""
+    def corrupt(x):
+        for c in corruptions:
+            c(x)
+
+    corrupt.__name__ = "+".join(c.__name__ for c in corruptions)
+    return corrupt
+
+
+def pretend_aborts(method, path, headers):
+    """A gateway that answers AbortMultipartUpload 204 and never aborts (for `refuse`)."""
+    if method == "DELETE" and "uploadId=" in path:
+        return 204, "No Content", b""
+    return False
 
 
 class ServiceUnavailableEvery:
@@ -118,7 +206,8 @@ SLOW_DOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code
 class CorruptingProxy:
     def __init__(self, upstream, corrupt, refuse=None):
         """refuse(method, path, headers) -> True answers that request 503 without passing it on;
-        "silent" holds it unanswered until the proxy closes."""
+        (status, reason, body) answers it so, without passing it on; "silent" holds it unanswered
+        until the proxy closes."""
         target = urlsplit(upstream)
         self.upstream = (target.hostname, target.port or 80)
         self.corrupt = corrupt
@@ -165,12 +254,14 @@ class CorruptingProxy:
                 if verdict:
                     with proxy._lock:
                         proxy.altered += 1
-                    self.send_response(503, "Slow Down")
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(SLOW_DOWN)))
+                    status, reason, xml = (503, "Slow Down", SLOW_DOWN) if verdict is True else verdict
+                    self.send_response(status, reason)
+                    if xml:
+                        self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(xml)))
                     self.end_headers()
                     if self.command != "HEAD":
-                        self.wfile.write(SLOW_DOWN)
+                        self.wfile.write(xml)
                     return
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP]
                 conn = http.client.HTTPConnection(*proxy.upstream, timeout=60)
@@ -184,7 +275,8 @@ class CorruptingProxy:
                     resp = conn.getresponse()
                     answer = b"" if self.command == "HEAD" else resp.read()
                     x = Exchange(self.command, self.path, headers, resp.status, resp.reason,
-                                 [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP], answer)
+                                 [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP], answer,
+                                 body)
                 finally:
                     conn.close()
                 before = (x.status, list(x.headers), x.body)
@@ -216,7 +308,7 @@ class CorruptingProxy:
                             return b"".join(chunks)
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = _relay
 
         return Handler
 

@@ -1,13 +1,16 @@
 """The object checks catch a gateway that answers wrongly, not only one that is down.
 
 Each case puts a proxy that corrupts RGW's answers in one way between the checks and the real
-gateway, runs every object check, and asserts that exactly the checks for that behaviour fail, each
-with a message that says what came back wrong, while the others still pass."""
+gateway, runs the object checks of one module, and asserts that exactly the checks for that
+behaviour fail, each with a message that says what came back wrong, while the others still pass."""
 
 import pytest
 
 from . import s3_proxy
 from .harness import run_suite
+
+ROUND_TRIPS = "suites/test_object.py"  # the cases below; the semantics checks have their own
+SEMANTICS = "suites/test_object_semantics.py"
 
 CASES = {
     "object-bytes-changed": (
@@ -41,7 +44,7 @@ def test_object_checks_name_what_a_corrupting_gateway_got_wrong(live_cluster, ex
     corrupt, expected = CASES[case]
     with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, corrupt) as proxy:
         args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
-        run = run_suite(tmp_path, "-m", "object", *args)
+        run = run_suite(tmp_path, "-m", "object", ROUND_TRIPS, *args)
     assert proxy.altered > 0, f"the proxy changed no answer in case {case}"
     assert run.returncode == 1, run
     checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
@@ -68,7 +71,7 @@ def test_object_checks_report_the_server_errors_the_sdk_retried(live_cluster, ex
     refuse = s3_proxy.ServiceUnavailableEvery(25)
     with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, s3_proxy.keep_answers, refuse=refuse) as proxy:
         args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
-        run = run_suite(tmp_path, "-m", "object", *args)
+        run = run_suite(tmp_path, "-m", "object", ROUND_TRIPS, *args)
     assert refuse.answered, "the proxy refused no request"
     checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
     retries = {name: next((m["value"] for m in c["metrics"] if m["name"] == "s3_retries"), None)
@@ -101,7 +104,7 @@ def test_object_checks_fail_within_the_op_budget_when_the_gateway_goes_silent(li
     silent = s3_proxy.SilentOn(s3_proxy.object_gets)
     with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, s3_proxy.keep_answers, refuse=silent) as proxy:
         args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
-        run = run_suite(tmp_path, "-m", "object", f"--op-timeout={budget}", *args)
+        run = run_suite(tmp_path, "-m", "object", ROUND_TRIPS, f"--op-timeout={budget}", *args)
     assert silent.held, "the proxy held no request"
     checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
     for name in ("test_put_get_roundtrip[1KiB]", "test_ranged_get", "test_presigned_get_with_plain_http",
@@ -115,3 +118,86 @@ def test_object_checks_fail_within_the_op_budget_when_the_gateway_goes_silent(li
                  "test_wrong_secret_is_rejected"):
         assert checks[name]["outcome"] == "passed", checks[name]
     assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]
+
+
+# The semantics checks against corruptions only they catch. To keep the cost to two suite runs,
+# each run's proxy applies several corruptions at once, each aimed at its own checks (none touches
+# another's), and every check of the module is aimed at in one of the two runs.
+OTHER_ETAG = '"0123456789abcdef0123456789abcdef"'
+SEMANTIC_CASES = {
+    "etags-preconditions-cors-versions-part-order": (
+        [(s3_proxy.report_other_etags,
+          {"test_single_part_etag_is_the_md5_of_the_object": f"HEAD answered ETag {OTHER_ETAG}, the MD5 of the object "
+                                                             "is",
+           "test_multipart_etag_is_the_md5_of_the_part_md5s_and_part_count":
+               f"HEAD of a 2-part object answered ETag {OTHER_ETAG}, expected",
+           "test_copy_object_keeps_or_replaces_metadata_as_directed": f"CopyObject answered ETag {OTHER_ETAG}, the "
+                                                                      "source's is",
+           "test_upload_part_copy_assembles_byte_ranges_of_the_source":
+               f"UploadPartCopy of bytes=1048576-6291455 answered ETag {OTHER_ETAG}, that range's MD5 is"}),
+         (s3_proxy.ignore_preconditions,
+          {"test_get_and_head_honour_if_match_and_if_none_match": "GET with If-Match: \"",
+           "test_get_and_head_honour_if_modified_and_if_unmodified_since": "GET with If-Modified-Since: ",
+           "test_conditional_put_if_none_match_and_if_match": "put_object succeeded (HTTP 200); expected it to be "
+                                                              "refused with PreconditionFailed (HTTP 412)"}),
+         (s3_proxy.drop_cors_headers,
+          {"test_cors_preflight_answers_allowed_origins_only": "a preflight from the allowed origin for PUT got HTTP "
+                                                               "200 with no CORS headers"}),
+         (s3_proxy.drop_version_ids,
+          {name: "a PUT into a versioned bucket answered version id None" for name in (
+              "test_versioning_keeps_every_version_of_an_overwritten_key",
+              "test_delete_marker_hides_the_key_and_removing_it_restores_the_key",
+              "test_deleting_a_version_removes_only_that_version")}),
+         (s3_proxy.refuse_part_lists_out_of_order_with_invalid_part,
+          {"test_complete_with_parts_out_of_order_is_refused_or_assembled_in_part_order":
+               "CompleteMultipartUpload with parts listed 2, 1, 3: HTTP 400 InvalidPart, expected 400 "
+               "InvalidPartOrder"})],
+        None),
+    "refusals-lost-listings-aborts-tags-presigned": (
+        [(s3_proxy.accept_bad_digests_and_part_lists,
+          {"test_content_md5_is_verified_on_put_and_upload_part": "put_object succeeded (HTTP 200); expected it to "
+                                                                  "be refused with BadDigest (HTTP 400)",
+           "test_complete_with_a_missing_or_wrong_part_is_refused_with_invalid_part":
+               "complete_multipart_upload succeeded (HTTP 200); expected it to be refused with InvalidPart (HTTP 400)",
+           "test_part_under_5mib_but_the_last_is_refused_with_entity_too_small":
+               "complete_multipart_upload succeeded (HTTP 200); expected it to be refused with EntityTooSmall "
+               "(HTTP 400)"}),
+         (s3_proxy.drop_the_last_part_of_part_listings,
+          {"test_list_parts_pages_through_the_uploaded_parts": "the first page of 2 of 3 parts: IsTruncated=False"}),
+         (s3_proxy.drop_tag_sets,
+          {"test_object_tags_put_get_delete": "GetObjectTagging after PutObjectTagging answers []",
+           "test_tags_given_on_put_via_header": "tags given with x-amz-tagging on PUT came back as []"}),
+         (s3_proxy.accept_forged_presigned_puts,
+          {"test_presigned_put_with_plain_http": "a presigned PUT with a broken signature got HTTP 200, expected "
+                                                 "403"}),
+         # Aborts answered 204 and never made (the proxy's refuse hook answers them itself).
+         (None, {"test_aborted_upload_is_gone": "the aborted upload is still listed"})],
+        s3_proxy.pretend_aborts),
+}
+
+
+@pytest.mark.parametrize("case", SEMANTIC_CASES)
+def test_semantics_checks_name_what_a_gateway_got_wrong(live_cluster, existing, tmp_path, case):
+    aimed, refuse = SEMANTIC_CASES[case]
+    corrupt = s3_proxy.all_of(*(c for c, _ in aimed if c is not None))
+    expected = {name: fragment for _, checks in aimed for name, fragment in checks.items()}
+    with s3_proxy.CorruptingProxy(live_cluster.rgw_endpoint, corrupt, refuse=refuse) as proxy:
+        args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
+        run = run_suite(tmp_path, "-m", "object", SEMANTICS, *args, timeout=300)
+    assert proxy.altered > 0, f"the proxy changed no answer in case {case}"
+    assert run.returncode == 1, run
+    checks = {c["nodeid"].split("::")[-1]: c for c in run.checks("object")}
+    assert len(checks) == 20, sorted(checks)
+    failed = {name for name, c in checks.items() if c["outcome"] != "passed"}
+    assert failed == set(expected), f"{case}: failed {sorted(failed)}, expected {sorted(expected)}\n{run!r}"
+    for name, fragment in expected.items():
+        c = checks[name]
+        assert c["outcome"] == "failed", c
+        assert fragment in c["message"], f"{name}: {c['message']}"
+        assert "Traceback" not in c["message"], c["message"]
+    assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"]
+    prefix = "cconf-" + run.results["run_id"]
+    users = live_cluster.client().tool_json("radosgw-admin", "user", "list")
+    assert not [u for u in users if u.startswith(prefix)], f"S3 users of the run left: {users}"
+    buckets = live_cluster.client().tool_json("radosgw-admin", "bucket", "list")
+    assert not [b for b in buckets if b.startswith(prefix)], f"buckets of the run left: {buckets}"

@@ -84,3 +84,32 @@ def test_a_failed_check_and_a_skip_say_why_and_secrets_stay_masked(browser, tmp_
     assert skipped.get_attribute("data-outcome") == "skipped" and "no S3 endpoint" in skipped.inner_text()
     text = p.locator("body").inner_text()
     assert secret not in text and "key ***" in text
+
+
+def test_the_object_summary_names_each_group_and_leads_to_what_failed(browser, tmp_path):
+    results = real_results()
+    by_id = {c["nodeid"]: c for c in results["checks"]}
+    base = by_id["suites/test_object.py::test_ranged_get"]
+    for name, outcome, message in (
+            ("test_versioning_keeps_every_version_of_an_overwritten_key", "passed", None),
+            ("test_deleting_a_version_removes_only_that_version", "failed",
+             "AssertionError: a PUT into a versioned bucket answered version id None"),
+            ("test_cors_preflight_answers_allowed_origins_only", "passed", None)):
+        results["checks"].append({**base, "nodeid": f"suites/test_object_semantics.py::{name}", "outcome": outcome,
+                                  "message": message})
+    results["counts"] = {"passed": 43, "failed": 1, "error": 1}
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-groups")
+    summary = p.locator("#object-groups")
+    assert summary.locator("h3").inner_text() == "object (S3) by client and family"
+    line = summary.locator(".group-line").inner_text()
+    assert line == "boto3: pass, multipart: pass, versioning: 1 failed, presigned: pass, cors: pass", line
+    bad = summary.locator('a.group[data-group="versioning"]')
+    assert bad.get_attribute("data-outcome") == "failed"
+    assert bad.evaluate("e => getComputedStyle(e).backgroundColor") == RED
+    assert summary.locator('a.group[data-group="cors"]').evaluate("e => getComputedStyle(e).backgroundColor") == GREEN
+    bad.click()
+    target = p.locator(".check:target")
+    assert target.get_attribute("data-nodeid") == \
+        "suites/test_object_semantics.py::test_deleting_a_version_removes_only_that_version"
+    assert "· versioning ·" in target.locator(".meta").first.inner_text()
+    assert "answered version id None" in target.locator("pre.message").inner_text()

@@ -3,6 +3,8 @@
 import ast
 from pathlib import Path
 
+import pytest
+
 from ceph_conformance.report import features
 
 SUITES = Path(__file__).resolve().parents[2] / "suites"
@@ -23,6 +25,48 @@ def test_every_check_of_the_suite_has_its_place_in_the_matrix():
         assert area in fmap.areas and capability in fmap.capabilities, (name, area, capability)
     gone = set(fmap.checks) - {name for _, name in _check_functions()}
     assert not gone, f"capabilities.toml places checks that no longer exist: {sorted(gone)}"
+
+
+def test_every_object_check_has_a_group_of_the_summary():
+    fmap = features.feature_map()
+    ungrouped = [name for name, (area, _) in fmap.checks.items()
+                 if area in features.GROUPED_AREAS and name not in fmap.check_groups]
+    assert not ungrouped, f"give these a third element (a group of [groups]) in capabilities.toml: {ungrouped}"
+    unknown = {name: g for name, g in fmap.check_groups.items() if g not in fmap.groups}
+    assert not unknown, f"groups not listed under [groups] in capabilities.toml: {unknown}"
+
+
+def test_a_place_is_two_or_three_names():
+    head = '[capabilities]\nintegrity = "i"\n[areas]\nobject = "o"\n[groups]\nrclone = "r"\n[checks]\n'
+    fmap = features.load(head + 'test_a = ["object", "integrity"]\ntest_b = ["object", "integrity", "rclone"]\n')
+    assert fmap.checks == {"test_a": ("object", "integrity"), "test_b": ("object", "integrity")}
+    assert fmap.group("suites/test_object_clients.py::test_b[x]") == "rclone" and fmap.group("x.py::test_a") is None
+    for bad in ('["object"]', '["object", "integrity", "rclone", "more"]', '"object"', '["object", 3]'):
+        with pytest.raises(ValueError, match=r"test_c = .*expected \[area, capability\] or \[area, cap"):
+            features.load(head + f"test_c = {bad}\n")
+
+
+def test_the_object_summary_names_each_group_and_what_failed_in_it():
+    fmap = features.load(
+        '[capabilities]\nintegrity = "i"\nsemantics = "s"\n[areas]\nobject = "o"\nhealth = "h"\n'
+        '[groups]\nregistry = "a registry"\nrclone = "rclone"\nversioning = "versions"\n[checks]\n'
+        'test_push = ["object", "integrity", "registry"]\ntest_sync = ["object", "integrity", "rclone"]\n'
+        'test_v1 = ["object", "semantics", "versioning"]\ntest_v2 = ["object", "semantics", "versioning"]\n'
+        'test_v3 = ["object", "semantics", "versioning"]\ntest_mgr = ["health", "integrity"]\n')
+    checks = [_check("suites/test_object_semantics.py::test_v1", "passed"),
+              _check("suites/test_object_semantics.py::test_v2", "failed", "no version id"),
+              _check("suites/test_object_clients.py::test_sync[big]", "passed"),
+              _check("suites/test_object_registry.py::test_push", "passed"),
+              _check("suites/test_object_semantics.py::test_v3", "error", "cleanup"),
+              _check("suites/test_object.py::test_unplaced", "skipped", "no S3"),
+              _check("suites/test_health.py::test_mgr", "failed", "no mgr")]
+    grouped = features.groups(checks, "object", fmap)
+    assert [g.name for g in grouped] == ["registry", "rclone", "versioning", "other"]
+    assert features.summary_line(grouped) == \
+        "registry: pass, rclone: pass, versioning: 1 failed, 1 error, other: skipped"
+    versioning = grouped[2]
+    assert versioning.outcome == "error" and versioning.lead["nodeid"].endswith("test_v3")
+    assert features.groups(checks, "block", fmap) == []
 
 
 def _check(nodeid, outcome, message=None):
