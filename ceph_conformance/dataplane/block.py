@@ -38,8 +38,11 @@ class BlockDatabase(ABC):
     spec = None
 
     @abstractmethod
-    def connect(self, connect_timeout=10, io_timeout=120):
-        """A pymysql connection (autocommit) to the running database."""
+    def connect(self, op_timeout=None):
+        """A pymysql connection (autocommit) to the running database. Connecting, and every
+        operation on it afterwards (a query with its result, a commit), each take at most
+        op_timeout seconds (default: the run's --op-timeout), retries included: a database that
+        accepts connections and stops answering fails the operation within it (clients/sql.py)."""
 
     @abstractmethod
     def start(self, timeout=120):

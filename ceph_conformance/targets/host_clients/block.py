@@ -13,8 +13,9 @@ from .rbd import RbdVolume, fs_size_bytes, read_uncached, remove_all, used_bytes
 
 
 class HostBlockStorage(BlockStorage):
-    def __init__(self, ceph, pool, work_dir, namer):
+    def __init__(self, ceph, pool, work_dir, namer, op_timeout=60.0):
         self.ceph, self.pool, self.work_dir, self.namer = ceph, pool, Path(work_dir), namer
+        self.op_timeout = op_timeout  # each SQL operation's budget
         self.made = []  # volumes, in the order made: removed newest first (clones before origins)
         self.attachments = []  # every place an image was seen from (a database may move to another)
         self.databases = []
@@ -29,7 +30,7 @@ class HostBlockStorage(BlockStorage):
 
     def _server(self, volume):
         # Its own directory for the socket, logs and pid, short: a unix socket path has 107 bytes.
-        return MariaDB(volume.mountpoint / "mysql", self.work_dir / f"db-{next(self._servers)}")
+        return MariaDB(volume.mountpoint / "mysql", self.work_dir / f"db-{next(self._servers)}", self.op_timeout)
 
     def _database(self, volume):
         db = HostDatabase(self, volume, self._server(volume))
@@ -86,8 +87,8 @@ class HostDatabase(BlockDatabase):
     def spec(self):
         return self.volume.spec
 
-    def connect(self, connect_timeout=10, io_timeout=120):
-        return self.server.connect(connect_timeout=connect_timeout, io_timeout=io_timeout)
+    def connect(self, op_timeout=None):
+        return self.server.connect(op_timeout)
 
     def start(self, timeout=120):
         if self.volume.device is None:

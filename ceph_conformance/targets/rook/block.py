@@ -11,8 +11,7 @@ import hashlib
 import os
 import time
 
-import pymysql
-
+from ...clients import sql
 from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
 from ...errors import CommandError, SetupError
 from ...secrets import register
@@ -47,8 +46,9 @@ finally:
 
 
 class RookBlockStorage(BlockStorage):
-    def __init__(self, kube, settings, namer, ceph, timeout=300.0, target_name="kind"):
+    def __init__(self, kube, settings, namer, ceph, timeout=300.0, target_name="kind", op_timeout=60.0):
         self.kube = kube
+        self.op_timeout = op_timeout  # each SQL operation's budget
         self.s = settings
         self.namer = namer
         self.ceph = ceph  # CephClient through the toolbox
@@ -180,12 +180,12 @@ class RookDatabase(BlockDatabase):
         self.st.wait(ready, f"MySQL on {self.name} to accept connections", timeout=max(timeout, 300))
         self.forward = PortForward(self.kube, self.st.ns, self.pod()["metadata"]["name"], apps.MYSQL_PORT)
 
-    def connect(self, connect_timeout=10, io_timeout=120):
+    def connect(self, op_timeout=None):
         if self.forward is None:
             raise SetupError(f"MySQL of {self.name} is not started")
-        return pymysql.connect(host="127.0.0.1", port=self.forward.port, user="root", password=self.st.password(),
-                               autocommit=True, connect_timeout=connect_timeout, read_timeout=io_timeout,
-                               write_timeout=io_timeout)
+        return sql.connect(budget=op_timeout or self.st.op_timeout, where=f"{self.name} (port-forward 127.0.0.1:"
+                           f"{self.forward.port})", host="127.0.0.1", port=self.forward.port, user="root",
+                           password=self.st.password())
 
     def _end_forward(self):
         if self.forward is not None:
