@@ -116,6 +116,13 @@ class BlockDatabase(ABC):
     def remove_file(self, name):
         """Remove a file written by write_file (no error if it is not there)."""
 
+    @abstractmethod
+    def run_fio(self, args, timeout):
+        """Run fio with args (its job options, file names relative) in the volume's filesystem, where
+        the database's host sees it (this host's mount; the database's pod), bounded by timeout.
+        Returns fio's JSON report (a dict); its files are removed after. Raises Unsupported when
+        fio is not there, RuntimeError with fio's words when it fails."""
+
 
 class RawBlockDevice(ABC):
     """An RBD image as a raw block device, with direct I/O."""

@@ -1,13 +1,18 @@
 """Block storage from this host: RBD images through rbd-fuse, a loop device and XFS, with the
 distribution's MariaDB on them (rbd.py, mariadb.py), and raw devices with direct I/O."""
 
+import json
 import mmap
 import os
+import shutil
 import subprocess
 from itertools import count
 from pathlib import Path
 
+from ...commands import run
 from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
+from ...errors import CommandError, Unsupported
+from ...host import processes
 from .mariadb import MariaDB
 from .rbd import RbdVolume, fs_size_bytes, read_uncached, remove_all, used_bytes, write_sequential
 
@@ -161,6 +166,23 @@ class HostDatabase(BlockDatabase):
 
     def remove_file(self, name):
         (self.volume.mountpoint / name).unlink(missing_ok=True)
+
+    def run_fio(self, args, timeout):
+        if not shutil.which("fio"):
+            raise Unsupported("this host has no fio (Debian's package fio)")
+        work = self.volume.mountpoint / "cconf-fio"
+        work.mkdir(exist_ok=True)
+        try:
+            # A host process on the mounted volume, marked as the run's (by the directory it works in).
+            done = run(["fio", "--output-format=json", *args], cwd=work, timeout=timeout,
+                       env={processes.OWNER_ENV: str(work)}, check=False)
+        except CommandError as exc:
+            raise RuntimeError(f"fio on {self.spec}: {exc}") from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"fio on {self.spec} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        return json.loads(done.stdout)
 
 
 class HostRawDevice(RawBlockDevice):

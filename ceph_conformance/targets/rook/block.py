@@ -8,12 +8,13 @@ flushed, and the storage had acknowledged, can be there when it starts again. A 
 Deployment moved off the node it ran on: another node's kernel maps the image (a new watcher)."""
 
 import hashlib
+import json
 import os
 import time
 
 from ...clients import sql
 from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
-from ...errors import CommandError, SetupError
+from ...errors import CommandError, SetupError, Unsupported
 from ...secrets import register
 from ...waits import WaitTimeout, wait_for
 from . import apps
@@ -285,6 +286,19 @@ class RookDatabase(BlockDatabase):
         db.deploy()
         db.start()
         return db
+
+    def run_fio(self, args, timeout):
+        """fio in the MySQL pod, on the PVC's filesystem (DATADIR): the pod's image must hold fio."""
+        work = f"{DATADIR}/cconf-fio"
+        argv = ["sh", "-c", 'command -v fio >/dev/null || exit 127; mkdir -p "$0" && cd "$0" && fio "$@"; '
+                'rc=$?; cd / && rm -rf "$0"; exit $rc', work, "--output-format=json", *args]
+        rc, out, err = self.kube.exec(self.st.ns, self.pod()["metadata"]["name"], argv, timeout=timeout)
+        if rc == 127:
+            raise Unsupported(f"target {self.st.target_name}: the MySQL pod of {self.name} has no fio")
+        if rc != 0:
+            raise RuntimeError(f"fio in the MySQL pod of {self.name} failed (exit {rc}): "
+                               f"{err.decode(errors='replace').strip()[-500:]}")
+        return json.loads(out)
 
     def write_file(self, name, size, chunk):
         body = os.urandom(chunk - 8)

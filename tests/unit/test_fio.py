@@ -1,0 +1,76 @@
+"""fio's figures (ceph_conformance/fio.py): the profile's arguments run as Debian's fio runs them,
+its JSON report gives IOPS, bandwidth and latency percentiles for every job, a job that fails is
+named, and the suite's figures are set beside fio's with a reason when they differ."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from ceph_conformance import fio
+
+needs_fio = pytest.mark.skipif(not shutil.which("fio"), reason="needs Debian's fio")
+
+
+def _short(monkeypatch):
+    """The same jobs, 1 s each on a 16 MiB file: what is tested is the arguments and the parsing."""
+    monkeypatch.setattr(fio, "COMMON", [*fio.COMMON[:-2], "--ramp_time=0s", "--runtime=1s"])
+    monkeypatch.setattr(fio, "FILE_SIZE", "16M")
+
+
+@needs_fio
+def test_the_profile_runs_and_every_job_gives_its_figures(tmp_path, monkeypatch):
+    _short(monkeypatch)
+    done = subprocess.run(["fio", "--output-format=json", *fio.arguments()], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    found = {name: (value, unit) for name, value, unit in fio.figures(json.loads(done.stdout), "fio_x")}
+    for job in fio.KUBESTR:
+        assert found[f"fio_x_{job.name}_iops"][0] > 0 and found[f"fio_x_{job.name}_iops"][1] == "IOPS"
+    for job in fio.JOBS:
+        assert found[f"fio_x_{job.name}_bw"][0] > 0 and found[f"fio_x_{job.name}_bw"][1] == "MB/s"
+        p50, p99 = found[f"fio_x_{job.name}_lat_p50"][0], found[f"fio_x_{job.name}_lat_p99"][0]
+        assert 0 < p50 <= p99, (job, p50, p99)
+    report = json.loads(done.stdout)
+    options = {j["jobname"]: j["job options"] for j in report["jobs"]}
+    assert options["randread_4k"]["ioengine"] == "libaio" and options["randread_4k"]["direct"] == "1"
+    assert options["randwrite_4k"]["iodepth"] == "64" and options["seqwrite_128k"]["bs"] == "128k"
+    assert options["suite_seqwrite_4m"]["end_fsync"] == "1" and options["suite_seqwrite_4m"]["direct"] == "0"
+
+
+def test_a_job_that_failed_or_is_missing_is_named():
+    job = {"jobname": "randread_4k", "error": 5, "read": {"io_bytes": 0}}
+    with pytest.raises(fio.FioFailed, match="fio job randread_4k failed with error 5"):
+        fio.figures({"jobs": [job]}, "p")
+    with pytest.raises(fio.FioFailed, match="fio reported no job randread_4k"):
+        fio.figures({"jobs": []}, "p")
+
+
+def _rows(**values):
+    return [{"name": k, "value": v, "unit": "MB/s"} for k, v in values.items()]
+
+
+def test_agreement_within_ten_percent_and_the_reason_when_not():
+    rows = fio.agreement(_rows(rbd_seq_write_256MiB=95, fio_rbd_seqwrite_128k_bw=100,
+                               rbd_seq_read_256MiB=50, fio_rbd_seqread_128k_bw=100, fio_rbd_suite_seqread_4m_bw=52,
+                               cephfs_write_64MiB=30, fio_cephfs_seqwrite_128k_bw=100,
+                               fio_cephfs_suite_seqwrite_4m_bw=60))
+    by_path = {r["path"]: r for r in rows}
+    assert by_path["block volume, sequential write"]["agrees"]
+    assert by_path["block volume, sequential write"]["explanation"] == "within 10%"
+    read = by_path["block volume, sequential read"]
+    assert not read["agrees"] and read["ratio"] == 0.5
+    assert read["explanation"].startswith("the access pattern, not the measuring"), read
+    cephfs = by_path["CephFS, sequential write"]
+    assert "and with the suite's own pattern (ratio 0.50)" in cephfs["explanation"], cephfs
+    assert "CephFS, sequential read" not in by_path  # not measured: not claimed
+
+
+def test_summary_lists_each_job_with_its_parameters():
+    assert fio.summary(_rows(rbd_seq_write_256MiB=1)) is None
+    s = fio.summary(_rows(fio_rbd_randread_4k_bw=10) + [{"name": "fio_rbd_randread_4k_iops", "value": 2500,
+                                                           "unit": "IOPS"}])
+    assert s["jobs"] == [{"path": "block volume", "job": "randread_4k", "rw": "randread", "bs": "4k", "iodepth": 64,
+                          "pattern": "kubestr", "iops": 2500, "MBps": 10, "lat_p50_ms": None, "lat_p99_ms": None}]
+    assert "ioengine=libaio direct=1 iodepth=64" in s["parameters"] and "--runtime=5s" in s["arguments"]
