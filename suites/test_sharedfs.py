@@ -42,7 +42,7 @@ def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
     record_metric("cephfs_write_64MiB", write.mb_per_s(size), "MB/s")
     record_metric("cephfs_read_64MiB_other_client", read.mb_per_s(size), "MB/s")
     # fio on the same filesystem, from client A (ceph_conformance/fio.py): figures to set beside these.
-    fio_profile(lambda timeout: shared.a.run_fio(fio.arguments(), timeout=timeout, files=[fio.FILE_NAME]),
+    fio_profile(lambda timeout: shared.a.run_fio(fio.arguments("64M"), timeout=timeout, files=fio.FILES),
                 "fio_cephfs", f"CephFS client {shared.a.name}")
 
 

@@ -22,7 +22,7 @@ def _short(monkeypatch):
 @needs_fio
 def test_the_profile_runs_and_every_job_gives_its_figures(tmp_path, monkeypatch):
     _short(monkeypatch)
-    done = subprocess.run(["fio", "--output-format=json", *fio.arguments()], cwd=tmp_path, capture_output=True,
+    done = subprocess.run(["fio", "--output-format=json", *fio.arguments("8M")], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     found = {name: (value, unit) for name, value, unit in fio.figures(json.loads(done.stdout), "fio_x")}
@@ -37,13 +37,17 @@ def test_the_profile_runs_and_every_job_gives_its_figures(tmp_path, monkeypatch)
     assert options["randread_4k"]["ioengine"] == "libaio" and options["randread_4k"]["direct"] == "1"
     assert options["randwrite_4k"]["iodepth"] == "64" and options["seqwrite_128k"]["bs"] == "128k"
     assert options["suite_seqwrite_4m"]["end_fsync"] == "1" and options["suite_seqwrite_4m"]["direct"] == "0"
+    assert options["suite_seqwrite_4m_again"]["size"] == "8M" and options["suite_seqread_4m"]["unlink"] == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fio.FILE_NAME]  # the suite's pattern's file is gone
 
 
 def test_a_job_that_failed_or_is_missing_is_named():
-    job = {"jobname": "randread_4k", "error": 5, "read": {"io_bytes": 0}}
-    with pytest.raises(fio.FioFailed, match="fio job randread_4k failed with error 5"):
+    job = {"jobname": "suite_seqwrite_4m", "error": 5, "write": {"io_bytes": 0}}
+    with pytest.raises(fio.FioFailed, match="fio job suite_seqwrite_4m failed with error 5"):
         fio.figures({"jobs": [job]}, "p")
-    with pytest.raises(fio.FioFailed, match="fio reported no job randread_4k"):
+    with pytest.raises(fio.FioFailed, match="fio job suite_seqwrite_4m moved no data"):
+        fio.figures({"jobs": [{**job, "error": 0}]}, "p")
+    with pytest.raises(fio.FioFailed, match="fio reported no job suite_seqwrite_4m"):
         fio.figures({"jobs": []}, "p")
 
 
@@ -52,19 +56,23 @@ def _rows(**values):
 
 
 def test_agreement_within_ten_percent_and_the_reason_when_not():
-    rows = fio.agreement(_rows(rbd_seq_write_256MiB=95, fio_rbd_seqwrite_128k_bw=100,
-                               rbd_seq_read_256MiB=50, fio_rbd_seqread_128k_bw=100, fio_rbd_suite_seqread_4m_bw=52,
-                               cephfs_write_64MiB=30, fio_cephfs_seqwrite_128k_bw=100,
-                               fio_cephfs_suite_seqwrite_4m_bw=60))
+    rows = fio.agreement(_rows(
+        rbd_seq_write_256MiB=95, fio_rbd_seqwrite_128k_bw=100,  # agrees
+        rbd_seq_read_256MiB=50, fio_rbd_seqread_128k_bw=100, fio_rbd_suite_seqread_4m_bw=52,  # the pattern
+        cephfs_write_64MiB=70, fio_cephfs_seqwrite_128k_bw=100, fio_cephfs_suite_seqwrite_4m_bw=60,
+        fio_cephfs_suite_seqwrite_4m_again_bw=90,  # within fio's own spread
+        cephfs_read_64MiB_other_client=20, fio_cephfs_seqread_128k_bw=100, fio_cephfs_suite_seqread_4m_bw=60,
+        fio_cephfs_suite_seqread_4m_again_bw=62))  # unexplained
     by_path = {r["path"]: r for r in rows}
     assert by_path["block volume, sequential write"]["agrees"]
     assert by_path["block volume, sequential write"]["explanation"] == "within 10%"
     read = by_path["block volume, sequential read"]
-    assert not read["agrees"] and read["ratio"] == 0.5
+    assert not read["agrees"] and read["ratio"] == 0.5 and read["fio_same_pattern_MBps"] == [52]
     assert read["explanation"].startswith("the access pattern, not the measuring"), read
-    cephfs = by_path["CephFS, sequential write"]
-    assert "and with the suite's own pattern (ratio 0.50)" in cephfs["explanation"], cephfs
-    assert "CephFS, sequential read" not in by_path  # not measured: not claimed
+    varies = by_path["CephFS, sequential write"]["explanation"]
+    assert varies.startswith("the volume's speed varies") and "60 and 90 MB/s (50% apart)" in varies, varies
+    unexplained = by_path["CephFS, sequential read"]["explanation"]
+    assert unexplained.startswith("not explained by what was measured"), unexplained
 
 
 def test_summary_lists_each_job_with_its_parameters():
@@ -73,4 +81,4 @@ def test_summary_lists_each_job_with_its_parameters():
                                                            "unit": "IOPS"}])
     assert s["jobs"] == [{"path": "block volume", "job": "randread_4k", "rw": "randread", "bs": "4k", "iodepth": 64,
                           "pattern": "kubestr", "iops": 2500, "MBps": 10, "lat_p50_ms": None, "lat_p99_ms": None}]
-    assert "ioengine=libaio direct=1 iodepth=64" in s["parameters"] and "--runtime=5s" in s["arguments"]
+    assert "ioengine=libaio direct=1 iodepth=64" in s["parameters"] and "--runtime=3s" in s["arguments"]
