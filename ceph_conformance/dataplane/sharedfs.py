@@ -137,9 +137,14 @@ class FilesystemClient(ABC):
         report = "cconf-fio-report.json"
         try:
             try:
-                result = self.run(["fio", "--output-format=json", f"--output={report}", *args], timeout=timeout)
+                program = self.start(["fio", "--output-format=json", f"--output={report}", *args])
             except FileNotFoundError as exc:  # a host client without the program
                 raise Unsupported(f"client {self.name} has no fio to run: {exc}") from None
+            try:
+                result = program.wait(timeout)
+            except TimeoutError:
+                program.kill()
+                raise RuntimeError(f"fio on client {self.name} did not end within {timeout:.0f}s") from None
             if result.returncode in (126, 127) or "No such file or directory: 'fio'" in result.output:
                 raise Unsupported(f"client {self.name} has no fio to run: {result.output.strip()[:200]}")
             if result.returncode != 0:
