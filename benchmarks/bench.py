@@ -174,10 +174,13 @@ COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759")
 
 def _commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
                               timeout=10).stdout.strip() or "unknown"
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                 capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return head + ("+changes" if changed else "")
 
 
 def load_bench(path):
@@ -234,6 +237,8 @@ def main():
                         help="local cluster shape to run (repeatable), e.g. 3x1 (3 hosts, 1 OSD each), 4x3")
     parser.add_argument("--out", help="where the benchmark writes its runs, bench.json and bench.svg "
                         "(default reports/bench-<commit>-<time>); with --compare, where compare.svg goes")
+    parser.add_argument("--label", help="what the benchmark measured, in its bench.json and charts (default: the "
+                        "commit, with '+changes' when the work tree differs from it)")
     parser.add_argument("--compare", nargs=2, metavar=("A", "B"),
                         help="two benchmark directories (or folders of report directories): medians and B/A")
     argv = sys.argv[1:]
@@ -265,7 +270,7 @@ def main():
         table(columns, summary=len(columns) > 1)
     if not args.runs:
         return
-    commit = _commit()
+    commit = args.label or _commit()
     out = Path(args.out) if args.out else REPO / "reports" / f"bench-{commit}-{time.strftime('%Y%m%d-%H%M%S')}"
     out.mkdir(parents=True, exist_ok=True)
     bench = {"commit": commit, "pytest_args": pytest_args, "shapes": {}}
