@@ -10,7 +10,8 @@ say.
 
 The suite's own sequential measurement is repeated through fio, right after the suite's and
 again after kubestr's jobs: 4 MiB buffered writes to a new file of the suite's size ended by an
-fsync, then a read of it with its page cache dropped first. fio's figure for the same pattern
+fsync, then a read of it with its page cache dropped first (on CephFS, on the other client, as
+the suite reads: on_two_clients). fio's figure for the same pattern
 tells whether the suite's own timer can be trusted; its two runs, how much the volume's speed
 varies between moments on this host; the profile's figures beside them, how much the access
 pattern (not the measuring) changes the answer.
@@ -58,8 +59,22 @@ KUBESTR = (Job("randread_4k", "randread", "4k"), Job("randwrite_4k", "randwrite"
            Job("seqread_128k", "read", "128k"), Job("seqwrite_128k", "write", "128k"))
 # The suite's pattern right after the suite's own measurement, and again after kubestr's jobs:
 # how far two runs of one pattern differ says how much the volume's speed varies from moment to moment.
-JOBS = _suite() + KUBESTR + _suite("_again")
+SUITE, SUITE_AGAIN = _suite(), _suite("_again")
+JOBS = SUITE + KUBESTR + SUITE_AGAIN
 FILES = (FILE_NAME, SEQ_FILE)
+
+
+def on_two_clients(writer, reader, seq_size, timeout):
+    """fio's report for the jobs run where the suite's CephFS measurement runs: the suite's
+    pattern written on one client and read on the other (as the suite reads the other client's
+    file: a client's own cache, ceph-fuse's included, would answer its own reads), kubestr's jobs
+    on the writer. writer, reader: FilesystemClients of one directory."""
+    jobs = []
+    for client, part, files in ((writer, SUITE[:1], ()), (reader, SUITE[1:], FILES),
+                                (writer, KUBESTR, FILES),
+                                (writer, SUITE_AGAIN[:1], ()), (reader, SUITE_AGAIN[1:], FILES)):
+        jobs += client.run_fio(arguments(seq_size, part), timeout=timeout, files=files)["jobs"]
+    return {"jobs": jobs}
 
 
 def arguments(seq_size, jobs=JOBS):

@@ -41,9 +41,9 @@ def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
     assert len(got) == size and sha256(got) == sha256(data), "64 MiB file differs on the other client"
     record_metric("cephfs_write_64MiB", write.mb_per_s(size), "MB/s")
     record_metric("cephfs_read_64MiB_other_client", read.mb_per_s(size), "MB/s")
-    # fio on the same filesystem, from client A (ceph_conformance/fio.py): figures to set beside these.
-    fio_profile(lambda timeout: shared.a.run_fio(fio.arguments("64M"), timeout=timeout, files=fio.FILES),
-                "fio_cephfs", f"CephFS client {shared.a.name}")
+    # fio on the same filesystem (ceph_conformance/fio.py): written on A, read on B, as here.
+    fio_profile(lambda timeout: fio.on_two_clients(shared.a, shared.b, "64M", timeout), "fio_cephfs",
+                f"CephFS clients {shared.a.name} and {shared.b.name}")
 
 
 def test_metadata_changes_are_seen_by_the_other_client(shared):

@@ -82,3 +82,25 @@ def test_summary_lists_each_job_with_its_parameters():
     assert s["jobs"] == [{"path": "block volume", "job": "randread_4k", "rw": "randread", "bs": "4k", "iodepth": 64,
                           "pattern": "kubestr", "iops": 2500, "MBps": 10, "lat_p50_ms": None, "lat_p99_ms": None}]
     assert "ioengine=libaio direct=1 iodepth=64" in s["parameters"] and "--runtime=3s" in s["arguments"]
+
+
+@needs_fio
+def test_on_two_clients_writes_on_one_reads_on_the_other_and_leaves_nothing(tmp_path, monkeypatch):
+    from ceph_conformance.targets.host_clients.sharedfs import HostFilesystemClient
+
+    _short(monkeypatch)
+    writer, reader = HostFilesystemClient("client.a", tmp_path), HostFilesystemClient("client.b", tmp_path)
+    ran = []
+    for client in (writer, reader):
+        def spy(args, timeout, files, c=client.name, real=client.run_fio):
+            ran.append((c, [a.split("=", 1)[1] for a in args if a.startswith("--name=")]))
+            return real(args, timeout, files)
+
+        monkeypatch.setattr(client, "run_fio", spy)
+    report = fio.on_two_clients(writer, reader, "8M", timeout=60)
+    assert [j["jobname"] for j in report["jobs"]] == [j.name for j in fio.JOBS]
+    assert ran == [("client.a", ["suite_seqwrite_4m"]), ("client.b", ["suite_seqread_4m"]),
+                   ("client.a", [j.name for j in fio.KUBESTR]), ("client.a", ["suite_seqwrite_4m_again"]),
+                   ("client.b", ["suite_seqread_4m_again"])]
+    assert len(fio.figures(report, "fio_cephfs")) > 20
+    assert list(tmp_path.iterdir()) == []  # the files and fio's reports are gone
