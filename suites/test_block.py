@@ -10,6 +10,7 @@ import threading
 import pymysql
 import pytest
 
+from ceph_conformance import fio
 from ceph_conformance.clients import rows
 from ceph_conformance.payload import MiB, chunks_differ
 from ceph_conformance.waits import wait_for
@@ -175,10 +176,12 @@ def test_raw_io_pattern_survives_a_fresh_attach(block_storage):
         f"{len(data)} of {size} bytes read)")
 
 
-def test_sequential_throughput_through_the_mounted_volume(database, record_metric):
+def test_sequential_throughput_through_the_mounted_volume(database, record_metric, fio_profile):
     """Measures sequential write (with fsync) and uncached read of 256 MiB through the mounted
-    volume: the figures are metrics, not verdicts. The verdict is integrity: every 4 MiB chunk
-    read back is the one written (SHA-256 per chunk, each chunk distinct)."""
+    volume, then fio on the same volume (kubestr's profile and the suite's own pattern,
+    ceph_conformance/fio.py): the figures are metrics, not verdicts. The verdict is integrity:
+    every 4 MiB chunk read back is the one written (SHA-256 per chunk, each chunk distinct), and
+    every fio job ran without an error."""
     size, chunk = 256 * MiB, 4 * MiB
     try:
         write_s, written = database.db.write_file("throughput.bin", size, chunk)
@@ -189,4 +192,7 @@ def test_sequential_throughput_through_the_mounted_volume(database, record_metri
     record_metric("rbd_seq_read_256MiB", size / 1e6 / read_s, "MB/s")
     wrong = chunks_differ(read, written, chunk)
     assert wrong is None, f"{database.db.spec}: {wrong}"
+    # fio on the same volume (ceph_conformance/fio.py), its own run of this pattern first.
+    fio_profile(lambda timeout: database.db.run_fio(fio.arguments("256M"), timeout=timeout), "fio_rbd",
+                database.db.spec)
 

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from ceph_conformance import fio
 from ceph_conformance.clients.web import http_get
 from ceph_conformance.payload import MiB, Timer, difference, random_bytes, sha256
 
@@ -30,7 +31,7 @@ def test_file_written_on_one_client_reads_identically_on_the_other(shared, size)
     assert not wrong, f"client A read other data than client B wrote: {wrong}"
 
 
-def test_large_file_crosses_clients_intact(shared, record_metric):
+def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
     size = 64 * MiB
     data = random_bytes(size)
     with Timer() as write:
@@ -40,6 +41,9 @@ def test_large_file_crosses_clients_intact(shared, record_metric):
     assert len(got) == size and sha256(got) == sha256(data), "64 MiB file differs on the other client"
     record_metric("cephfs_write_64MiB", write.mb_per_s(size), "MB/s")
     record_metric("cephfs_read_64MiB_other_client", read.mb_per_s(size), "MB/s")
+    # fio on the same filesystem (ceph_conformance/fio.py): written on A, read on B, as here.
+    fio_profile(lambda timeout: fio.on_two_clients(shared.a, shared.b, "64M", timeout), "fio_cephfs",
+                f"CephFS clients {shared.a.name} and {shared.b.name}")
 
 
 def test_metadata_changes_are_seen_by_the_other_client(shared):

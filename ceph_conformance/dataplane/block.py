@@ -38,8 +38,11 @@ class BlockDatabase(ABC):
     spec = None
 
     @abstractmethod
-    def connect(self, connect_timeout=10, io_timeout=120):
-        """A pymysql connection (autocommit) to the running database."""
+    def connect(self, op_timeout=None):
+        """A pymysql connection (autocommit) to the running database. Connecting, and every
+        operation on it afterwards (a query with its result, a commit), each take at most
+        op_timeout seconds (default: the run's --op-timeout), retries included: a database that
+        accepts connections and stops answering fails the operation within it (clients/sql.py)."""
 
     @abstractmethod
     def start(self, timeout=120):
@@ -112,6 +115,13 @@ class BlockDatabase(ABC):
     @abstractmethod
     def remove_file(self, name):
         """Remove a file written by write_file (no error if it is not there)."""
+
+    @abstractmethod
+    def run_fio(self, args, timeout):
+        """Run fio with args (its job options, file names relative) in the volume's filesystem, where
+        the database's host sees it (this host's mount; the database's pod), bounded by timeout.
+        Returns fio's JSON report (a dict); its files are removed after. Raises Unsupported when
+        fio is not there, RuntimeError with fio's words when it fails."""
 
 
 class RawBlockDevice(ABC):

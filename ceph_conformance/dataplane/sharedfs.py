@@ -7,8 +7,11 @@ Paths are relative to the directory the clients share ("a/b"); no path of the ta
 ever handed out.
 """
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+
+from ..errors import Unsupported
 
 
 @dataclass
@@ -137,6 +140,32 @@ class FilesystemClient(ABC):
     @abstractmethod
     def start(self, argv):
         """Start a program on this client, in the shared directory: a Program, running."""
+
+    def run_fio(self, args, timeout, files=()):
+        """Run fio with args (its job options; files relative to the shared directory) on this
+        client, bounded by timeout, and return its JSON report (a dict). files: what the jobs make,
+        removed after. Raises Unsupported when the client has no fio, RuntimeError when it fails."""
+        report = "cconf-fio-report.json"
+        try:
+            try:
+                program = self.start(["fio", "--output-format=json", f"--output={report}", *args])
+            except FileNotFoundError as exc:  # a host client without the program
+                raise Unsupported(f"client {self.name} has no fio to run: {exc}") from None
+            try:
+                result = program.wait(timeout)
+            except TimeoutError:
+                program.kill()
+                raise RuntimeError(f"fio on client {self.name} did not end within {timeout:.0f}s") from None
+            if result.returncode in (126, 127) or "No such file or directory: 'fio'" in result.output:
+                raise Unsupported(f"client {self.name} has no fio to run: {result.output.strip()[:200]}")
+            if result.returncode != 0:
+                raise RuntimeError(f"fio on client {self.name} failed (exit {result.returncode}): "
+                                   f"{result.output.strip()[-500:]}")
+            return json.loads(self.read(report))
+        finally:
+            for name in (report, *files):
+                if self.exists(name):
+                    self.unlink(name)
 
 
 class Program(ABC):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .. import fio, secrets
 from .. import options as opts
-from .. import secrets
 from ..errors import SetupError
 from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
@@ -243,4 +243,5 @@ def _results(ctx, session, cluster, gate_start, gate_end, usage, keep, teardown_
         "product": product.describe(ctx.options, cluster, ctx.config),
     }
     r["relative_to_rados_bench"] = results.relative_to_baseline(r["metrics"])
+    r["fio"] = fio.summary(r["metrics"])
     return r

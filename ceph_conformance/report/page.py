@@ -115,6 +115,7 @@ def context(results, pytest_html=None):
         "metrics": [m for m in metrics if m.get("unit") != "count"],
         "tallies": tallies(metrics),
         "ratios": results.get("relative_to_rados_bench") or {},
+        "fio": results.get("fio"),
         "steps": results.get("disruptive_steps") or [],
         "checks": ordered_checks(results),
         "pytest_html": pytest_html,

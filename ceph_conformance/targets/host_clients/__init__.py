@@ -54,7 +54,8 @@ class HostClients:
         from .block import HostBlockStorage
 
         self._need_host_tools()
-        return HostBlockStorage(self.client(), self.rbd_pool(), self.clients_dir(scope), namer)
+        return HostBlockStorage(self.client(), self.rbd_pool(), self.clients_dir(scope), namer,
+                                op_timeout=self.options.op_timeout)
 
     def shared_filesystem(self, scope, namer, directory=None):
         from .sharedfs import HostSharedFilesystem

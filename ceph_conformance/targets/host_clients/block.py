@@ -1,20 +1,26 @@
 """Block storage from this host: RBD images through rbd-fuse, a loop device and XFS, with the
 distribution's MariaDB on them (rbd.py, mariadb.py), and raw devices with direct I/O."""
 
+import json
 import mmap
 import os
+import shutil
 import subprocess
 from itertools import count
 from pathlib import Path
 
+from ...commands import run
 from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
+from ...errors import CommandError, Unsupported
+from ...host import processes
 from .mariadb import MariaDB
 from .rbd import RbdVolume, fs_size_bytes, read_uncached, remove_all, used_bytes, write_sequential
 
 
 class HostBlockStorage(BlockStorage):
-    def __init__(self, ceph, pool, work_dir, namer):
+    def __init__(self, ceph, pool, work_dir, namer, op_timeout=60.0):
         self.ceph, self.pool, self.work_dir, self.namer = ceph, pool, Path(work_dir), namer
+        self.op_timeout = op_timeout  # each SQL operation's budget
         self.made = []  # volumes, in the order made: removed newest first (clones before origins)
         self.attachments = []  # every place an image was seen from (a database may move to another)
         self.databases = []
@@ -29,7 +35,7 @@ class HostBlockStorage(BlockStorage):
 
     def _server(self, volume):
         # Its own directory for the socket, logs and pid, short: a unix socket path has 107 bytes.
-        return MariaDB(volume.mountpoint / "mysql", self.work_dir / f"db-{next(self._servers)}")
+        return MariaDB(volume.mountpoint / "mysql", self.work_dir / f"db-{next(self._servers)}", self.op_timeout)
 
     def _database(self, volume):
         db = HostDatabase(self, volume, self._server(volume))
@@ -86,8 +92,8 @@ class HostDatabase(BlockDatabase):
     def spec(self):
         return self.volume.spec
 
-    def connect(self, connect_timeout=10, io_timeout=120):
-        return self.server.connect(connect_timeout=connect_timeout, io_timeout=io_timeout)
+    def connect(self, op_timeout=None):
+        return self.server.connect(op_timeout)
 
     def start(self, timeout=120):
         if self.volume.device is None:
@@ -160,6 +166,23 @@ class HostDatabase(BlockDatabase):
 
     def remove_file(self, name):
         (self.volume.mountpoint / name).unlink(missing_ok=True)
+
+    def run_fio(self, args, timeout):
+        if not shutil.which("fio"):
+            raise Unsupported("this host has no fio (Debian's package fio)")
+        work = self.volume.mountpoint / "cconf-fio"
+        work.mkdir(exist_ok=True)
+        try:
+            # A host process on the mounted volume, marked as the run's (by the directory it works in).
+            done = run(["fio", "--output-format=json", *args], cwd=work, timeout=timeout,
+                       env={processes.OWNER_ENV: str(work)}, check=False)
+        except CommandError as exc:
+            raise RuntimeError(f"fio on {self.spec}: {exc}") from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"fio on {self.spec} failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+        return json.loads(done.stdout)
 
 
 class HostRawDevice(RawBlockDevice):

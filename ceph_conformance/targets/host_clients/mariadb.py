@@ -7,16 +7,19 @@ from pathlib import Path
 
 import pymysql
 
+from ...clients import sql
 from ...commands import run
 from ...host import processes
 from ...waits import wait_for
 
 
 class MariaDB:
-    def __init__(self, datadir, run_dir):
+    def __init__(self, datadir, run_dir, op_timeout=60.0):
         self.datadir = Path(datadir)
         self.run_dir = Path(run_dir)
         self.socket = self.run_dir / "mysqld.sock"
+        self.client_socket = self.socket  # where clients connect (a proxy may stand in front of the server)
+        self.op_timeout = op_timeout  # the budget of each SQL operation (--op-timeout)
         self.pid = None
         self._log_offset = 0  # where this start's part of the error log begins
 
@@ -40,7 +43,7 @@ class MariaDB:
             if not processes.is_alive(self.pid, str(self.datadir)):
                 raise RuntimeError(f"mariadbd exited: {self.log_tail()}")
             try:
-                self.connect(connect_timeout=2).close()
+                self.connect(op_timeout=2, retry=False).close()
             except pymysql.err.OperationalError as exc:
                 return False, str(exc)
             return True, "ready"
@@ -65,9 +68,11 @@ class MariaDB:
         """Whether InnoDB had to recover at the last start (it does not after a clean shutdown)."""
         return "Starting crash recovery" in self.log_since_start()
 
-    def connect(self, connect_timeout=10, io_timeout=120):
-        return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True,
-                               connect_timeout=connect_timeout, read_timeout=io_timeout, write_timeout=io_timeout)
+    def connect(self, op_timeout=None, retry=True):
+        """A connection whose connect and every later operation take at most op_timeout seconds
+        (default: the run's --op-timeout), retries included (clients/sql.py)."""
+        return sql.connect(budget=op_timeout or self.op_timeout, where=f"socket {self.client_socket}", retry=retry,
+                           unix_socket=str(self.client_socket), user="root")
 
     def stop(self, timeout=120):
         """A clean shutdown (SIGTERM): InnoDB flushes and closes."""

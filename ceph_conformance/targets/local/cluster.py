@@ -52,6 +52,7 @@ class LocalCluster:
         if state is None:
             state = read_record(self.state_path)
         self.state = state or {"daemons": {}, "osds": {}, "phases": {}}
+        self._state_lock = threading.RLock()  # daemons start from several threads at bring-up
 
     # -- paths and clients ------------------------------------------------------------------
     @property
@@ -98,9 +99,12 @@ class LocalCluster:
         self._phase("mon", self._start_mon, spec, progress)
         self._phase("mgr", self._start_mgr, spec, progress)
         self._phase("osds", self._start_osds, spec, progress)
+        # The MDS and RGW start while the pools are made: an MDS waits as a standby until the
+        # filesystem exists, RGW makes its own zone pools (the bucket pools are made here first
+        # thing, so none is made at a check's first PUT) and answers once they are active.
+        self._phase("gateways", self._start_gateways, spec, progress)
         self._phase("pools", self._create_pools, spec, progress)
-        self._phase("mds", self._start_mds, spec, progress)
-        self._phase("rgw", self._start_rgw, spec, progress)
+        self._phase("rgw", self._wait_rgw_up, spec, progress)
         self.state["phases"]["bring_up_total"] = round(time.monotonic() - started, 2)
         self.save()
 
@@ -124,9 +128,10 @@ class LocalCluster:
 
     def _start_daemon(self, name, argv):
         log = self.run_dir / "log" / f"{name}.stdout"
-        pid = processes.start(argv, log, self.marker)
-        self.state["daemons"][name] = {"argv": [str(a) for a in argv], "pid": pid}
-        self.save()
+        with self._state_lock:
+            pid = processes.start(argv, log, self.marker)
+            self.state["daemons"][name] = {"argv": [str(a) for a in argv], "pid": pid}
+            self.save()
         return pid
 
     @staticmethod
@@ -154,9 +159,10 @@ class LocalCluster:
         monmap = self.run_dir / "monmap"
         addv = [arg for name, port in ports.items() for arg in ("--addv", name, f"[{cephconf.mon_addr(port)}]")]
         self._tool("monmaptool", "--create", "--enable-all-features", "--fsid", self.state["fsid"], *addv, monmap)
-        for name in ports:
-            self._tool("ceph-mon", "-c", self.conf, "--mkfs", "-i", name, "--monmap", monmap,
-                       "--keyring", mon_keyring)
+        with ThreadPoolExecutor(max_workers=len(ports)) as pool:  # independent data dirs
+            for done in [pool.submit(self._tool, "ceph-mon", "-c", self.conf, "--mkfs", "-i", name, "--monmap",
+                                     monmap, "--keyring", mon_keyring) for name in ports]:
+                done.result()
         # Each mon reads its key from its data dir from here on, and binds its monmap address.
         for name in ports:
             self._start_daemon(f"mon.{name}", ["ceph-mon", "-c", self.conf, "-i", name, "-f"])
@@ -217,7 +223,7 @@ class LocalCluster:
             if candidate not in taken:
                 ids.append(str(candidate))
             candidate += 1
-        lock = threading.Lock()  # the state file, and losetup --find (two at once may pick one device)
+        lock = self._state_lock  # the state file, and losetup --find (two at once may pick one device)
 
         def create(osd_id, node):
             osd_uuid = str(uuid.uuid4())
@@ -234,31 +240,35 @@ class LocalCluster:
             (self.run_dir / "data" / name).mkdir(exist_ok=True)
             self._tool("ceph-osd", "-c", self.conf, "-i", osd_id, "--mkfs", "--osd-uuid", osd_uuid,
                        "--bluestore_block_path", device, timeout=300)
+            with lock:  # each OSD boots as soon as its own mkfs is done
+                self._start_daemon(name, ["ceph-osd", "-c", self.conf, "-i", osd_id, "-f",
+                                          "--crush-location", f"root=default host={node}"])
 
         with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
             for done in [pool.submit(create, osd_id, node) for osd_id, node in zip(ids, nodes, strict=True)]:
                 done.result()
-        created = ids
-        for osd_id in created:
-            osd = self.state["osds"][osd_id]
-            self._start_daemon(
-                f"osd.{osd_id}",
-                ["ceph-osd", "-c", self.conf, "-i", osd_id, "-f",
-                 "--crush-location", f"root=default host={osd['node']}"],
-            )
-        for n, osd_id in enumerate(created, 1):
-            self.wait_osd_up(osd_id, timeout)
-            progress(f"osd.{osd_id} up on {self.state['osds'][osd_id]['node']} ({n}/{len(created)})")
-        return created
+        self.wait_osds_up(ids, timeout)
+        progress(", ".join(f"osd.{i} on {self.state['osds'][i]['node']}" for i in ids) + ": up and in")
+        return ids
+
+    def wait_osds_up(self, osd_ids, timeout=120.0):
+        """Until every one of osd_ids is up and in: one `osd dump` per probe for all of them."""
+        wanted = {str(i) for i in osd_ids}
+
+        def probe():
+            for osd_id in wanted:
+                self._check_alive(f"osd.{osd_id}")
+            dump = self.client(timeout=15).ceph_json("osd", "dump")
+            state = {str(o["osd"]): o for o in dump["osds"] if str(o["osd"]) in wanted}
+            waiting = sorted(i for i in wanted if not (i in state and state[i]["up"] and state[i]["in"]))
+            return not waiting, "not up and in yet: " + ", ".join(
+                f"osd.{i} ({'up' if state.get(i, {}).get('up') else 'down'}, "
+                f"{'in' if state.get(i, {}).get('in') else 'out'})" for i in waiting)
+
+        wait_for(probe, what=f"{len(wanted)} OSD(s) up and in", timeout=timeout, interval=0.5)
 
     def wait_osd_up(self, osd_id, timeout=120.0):
-        def probe():
-            self._check_alive(f"osd.{osd_id}")
-            dump = self.client(timeout=15).ceph_json("osd", "dump")
-            osd = next((o for o in dump["osds"] if str(o["osd"]) == str(osd_id)), None)
-            return bool(osd and osd["up"] and osd["in"]), f"osd.{osd_id}: {osd}"
-
-        wait_for(probe, what=f"osd.{osd_id} up and in", timeout=timeout, interval=0.5)
+        self.wait_osds_up([osd_id], timeout)
 
     def _create_pools(self, spec, progress):
         client = self.client()
@@ -268,8 +278,10 @@ class LocalCluster:
             client.tool("rbd", "pool", "init", "rbd")
 
         def cephfs():
-            for pool in ("cephfs.meta", "cephfs.data"):
-                client.ceph("osd", "pool", "create", pool, "8", "8")
+            with ThreadPoolExecutor(max_workers=2) as both:
+                for done in [both.submit(client.ceph, "osd", "pool", "create", pool, "8", "8")
+                             for pool in ("cephfs.meta", "cephfs.data")]:
+                    done.result()
             client.ceph("fs", "new", "cephfs", "cephfs.meta", "cephfs.data")
             # One MDS is what this cluster has: do not warn for a missing standby.
             client.ceph("fs", "set", "cephfs", "standby_count_wanted", "0")
@@ -287,6 +299,15 @@ class LocalCluster:
                 done.result()
         progress("pools created: rbd, cephfs (cephfs.meta, cephfs.data), RGW bucket pools")
 
+    def _start_gateways(self, spec, progress):
+        with ThreadPoolExecutor(max_workers=2) as pool:  # each a cephx user (a CLI call), then a daemon
+            for done in [pool.submit(self._start_mds, spec, progress), pool.submit(self._start_rgw, spec, progress)]:
+                done.result()
+
+    def _wait_rgw_up(self, spec, progress):
+        self.wait_rgw(spec.start_timeout)
+        progress(f"RGW listening on {self.rgw_endpoint}")
+
     def _start_mds(self, spec, progress):
         self._auth("mds.a", {"mon": "allow profile mds", "osd": "allow rwx", "mds": "allow",
                              "mgr": "allow profile mds"})
@@ -302,8 +323,7 @@ class LocalCluster:
             ["radosgw", "-c", self.conf, "-n", "client.rgw.a", "-f",
              "--rgw_frontends", f"beast endpoint=127.0.0.1:{self.state['rgw_port']}"],
         )
-        self.wait_rgw(spec.start_timeout)
-        progress(f"RGW listening on {self.rgw_endpoint}")
+        progress("client.rgw.a started")
 
     def wait_rgw(self, timeout=120.0):
         def probe():

@@ -8,13 +8,13 @@ flushed, and the storage had acknowledged, can be there when it starts again. A 
 Deployment moved off the node it ran on: another node's kernel maps the image (a new watcher)."""
 
 import hashlib
+import json
 import os
 import time
 
-import pymysql
-
+from ...clients import sql
 from ...dataplane.block import BlockDatabase, BlockStorage, RawBlockDevice
-from ...errors import CommandError, SetupError
+from ...errors import CommandError, SetupError, Unsupported
 from ...secrets import register
 from ...waits import WaitTimeout, wait_for
 from . import apps
@@ -47,8 +47,9 @@ finally:
 
 
 class RookBlockStorage(BlockStorage):
-    def __init__(self, kube, settings, namer, ceph, timeout=300.0, target_name="kind"):
+    def __init__(self, kube, settings, namer, ceph, timeout=300.0, target_name="kind", op_timeout=60.0):
         self.kube = kube
+        self.op_timeout = op_timeout  # each SQL operation's budget
         self.s = settings
         self.namer = namer
         self.ceph = ceph  # CephClient through the toolbox
@@ -180,12 +181,12 @@ class RookDatabase(BlockDatabase):
         self.st.wait(ready, f"MySQL on {self.name} to accept connections", timeout=max(timeout, 300))
         self.forward = PortForward(self.kube, self.st.ns, self.pod()["metadata"]["name"], apps.MYSQL_PORT)
 
-    def connect(self, connect_timeout=10, io_timeout=120):
+    def connect(self, op_timeout=None):
         if self.forward is None:
             raise SetupError(f"MySQL of {self.name} is not started")
-        return pymysql.connect(host="127.0.0.1", port=self.forward.port, user="root", password=self.st.password(),
-                               autocommit=True, connect_timeout=connect_timeout, read_timeout=io_timeout,
-                               write_timeout=io_timeout)
+        return sql.connect(budget=op_timeout or self.st.op_timeout, where=f"{self.name} (port-forward 127.0.0.1:"
+                           f"{self.forward.port})", host="127.0.0.1", port=self.forward.port, user="root",
+                           password=self.st.password())
 
     def _end_forward(self):
         if self.forward is not None:
@@ -285,6 +286,19 @@ class RookDatabase(BlockDatabase):
         db.deploy()
         db.start()
         return db
+
+    def run_fio(self, args, timeout):
+        """fio in the MySQL pod, on the PVC's filesystem (DATADIR): the pod's image must hold fio."""
+        work = f"{DATADIR}/cconf-fio"
+        argv = ["sh", "-c", 'command -v fio >/dev/null || exit 127; mkdir -p "$0" && cd "$0" && fio "$@"; '
+                'rc=$?; cd / && rm -rf "$0"; exit $rc', work, "--output-format=json", *args]
+        rc, out, err = self.kube.exec(self.st.ns, self.pod()["metadata"]["name"], argv, timeout=timeout)
+        if rc == 127:
+            raise Unsupported(f"target {self.st.target_name}: the MySQL pod of {self.name} has no fio")
+        if rc != 0:
+            raise RuntimeError(f"fio in the MySQL pod of {self.name} failed (exit {rc}): "
+                               f"{err.decode(errors='replace').strip()[-500:]}")
+        return json.loads(out)
 
     def write_file(self, name, size, chunk):
         body = os.urandom(chunk - 8)

@@ -183,7 +183,7 @@ class RookTarget(Target):
         from .block import RookBlockStorage
 
         return RookBlockStorage(self.kube(), self.settings, namer, self.client(), timeout=self.options.io_timeout,
-                                target_name=self.name)
+                                target_name=self.name, op_timeout=self.options.op_timeout)
 
     def shared_filesystem(self, scope, namer, directory=None):
         from .sharedfs import RookSharedFilesystem
