@@ -22,7 +22,7 @@ class FeatureMap:
         """(area, capability) of a check; an unlisted one goes to its module's area, capability "other"."""
         placed = self.checks.get(function_name(nodeid))
         if placed:
-            return tuple(placed)
+            return tuple(placed[:2])  # an object check's optional third element is its summary group
         return module_area(nodeid), OTHER
 
 

@@ -19,7 +19,7 @@ def test_every_check_of_the_suite_has_its_place_in_the_matrix():
     fmap = features.feature_map()
     unplaced = [f"{m}::{name}" for m, name in _check_functions() if name not in fmap.checks]
     assert not unplaced, f"add these to ceph_conformance/report/capabilities.toml: {unplaced}"
-    for name, (area, capability) in fmap.checks.items():
+    for name, (area, capability, *_) in fmap.checks.items():
         assert area in fmap.areas and capability in fmap.capabilities, (name, area, capability)
     gone = set(fmap.checks) - {name for _, name in _check_functions()}
     assert not gone, f"capabilities.toml places checks that no longer exist: {sorted(gone)}"
