@@ -103,6 +103,13 @@ def test_registry_push_pull_by_digest_keeps_every_blob_intact(registry, pushed, 
     assert by_tag == pushed.digest, f"{repo}:{pushed.tag} resolves to {by_tag}, the push made {pushed.digest}"
     missing = _missing_from_bucket(registry, _descriptors(manifest))
     assert not missing, f"blobs of {repo}@{pushed.digest} missing from bucket {registry.bucket}: {missing}"
+    # The 24 MiB layer went into the bucket in the registry's S3 parts (a multipart copy into place).
+    big = max(manifest["layers"], key=lambda d: d["size"])
+    parts = -(-big["size"] // registry.chunk_bytes)
+    etag = registry.stored_etag(big["digest"])
+    assert big["size"] > registry.multipart_above and etag.endswith(f"-{parts}"), (
+        f"blob {big['digest']} ({big['size']} bytes) is not stored as {parts} parts of {registry.chunk_bytes} bytes: "
+        f"ETag {etag}")
     pushed_bytes = sum(d["size"] for d in _descriptors(manifest))
     record_metric("registry_push", pushed_bytes / 1e6 / pushed.push_seconds, "MB/s")
     record_metric("registry_pull", pulled / 1e6 / pull.seconds, "MB/s")

@@ -4,7 +4,8 @@ The registry is built from its Go module (host/gobuild.py) and runs on loopback 
 run (host/processes.py: teardown and the sweep stop it). Its S3 storage driver points at a bucket of
 the run on the target's S3 endpoint; its configuration, the only place the S3 keys are written, is a
 0600 file in the registry's own directory of the run (never a command line, an environment or a log).
-Chunks of 5 MiB, the driver's smallest, make every larger layer a multipart upload.
+Chunks of 5 MiB, the driver's smallest, make every larger layer a multipart upload, and a layer over
+8 MiB is moved into place by a multipart copy, so its object in the bucket has a multipart ETag.
 """
 
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from ..commands import run
-from ..errors import CommandError, SetupError
+from ..errors import SetupError
 from ..host import processes
 from ..host.gobuild import GoProgram, ensure_built
 from ..host.ports import free_port
@@ -26,7 +27,12 @@ from .web import http_get
 
 REGISTRY = GoProgram("registry", "github.com/distribution/distribution/v3/cmd/registry", "v3.1.2")
 CHUNK_BYTES = 5 * 1024 * 1024  # the S3 driver's smallest chunk: layers above it go up in parts
+MULTIPART_COPY_ABOVE = 8 * 1024 * 1024  # the driver's default, 32 MiB, would copy the test's layers in one piece
 BLOBS = "docker/registry/v2/blobs/sha256"  # where the driver keeps blobs in the bucket
+
+
+class RegistryError(Exception):
+    """The registry or one of its commands failed; the message says how, in the registry's words."""
 
 
 def blob_key(digest):
@@ -75,7 +81,9 @@ class Registry:
                 "s3": {"accesskey": self._credentials.access_key, "secretkey": self._credentials.secret_key,
                        "region": "us-east-1", "regionendpoint": self.s3_endpoint, "forcepathstyle": True,
                        "bucket": self.bucket, "secure": self.s3_endpoint.startswith("https:"), "v4auth": True,
-                       "chunksize": CHUNK_BYTES},
+                       "chunksize": CHUNK_BYTES,
+                       # Moving an upload into place above this size is a multipart copy too (UploadPartCopy).
+                       "multipartcopythresholdsize": MULTIPART_COPY_ABOVE, "multipartcopychunksize": CHUNK_BYTES},
                 "delete": {"enabled": True},
                 # Blobs come through the registry, read from the bucket on each pull: no redirect to a
                 # presigned S3 URL, no descriptor cache answering for the bucket.
@@ -131,13 +139,14 @@ class Registry:
 
     def garbage_collect(self, delete_untagged=True, timeout=120.0):
         """`registry garbage-collect [--delete-untagged] <config>`: its output (the blobs it marked and
-        deleted). A CommandError (scrubbed) if it fails or overruns."""
+        deleted). A RegistryError with the collector's own error (`failed to garbage collect: ...`) if
+        it fails; a CommandError if it overruns timeout."""
         argv = [self.binary, "garbage-collect", *(["--delete-untagged"] if delete_untagged else []),
                 self.config_path]
-        try:
-            proc = run(argv, timeout=timeout, env=self._env())
-        except CommandError as exc:
-            raise CommandError(argv, exc.returncode, scrub(exc.output), timeout=exc.timeout) from None
+        proc = run(argv, timeout=timeout, env=self._env(), check=False)
+        if proc.returncode != 0:
+            said = " ".join((proc.stderr or proc.stdout).split())
+            raise RegistryError(f"`registry garbage-collect` exited with {proc.returncode}: {scrub(said[-800:])}")
         return scrub(proc.stdout + proc.stderr)
 
     def stop(self):
