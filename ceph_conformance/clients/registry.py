@@ -146,6 +146,7 @@ class Registry:
         proc = run(argv, timeout=timeout, env=self._env(), check=False)
         if proc.returncode != 0:
             said = " ".join((proc.stderr or proc.stdout).split())
+            said = said[said.find("failed to garbage collect"):] if "failed to garbage collect" in said else said
             raise RegistryError(f"`registry garbage-collect` exited with {proc.returncode}: {scrub(said[-800:])}")
         return scrub(proc.stdout + proc.stderr)
 
