@@ -22,7 +22,7 @@ from ..host import processes
 from ..host.gobuild import GoProgram, ensure_built
 from ..host.ports import free_port
 from ..secrets import scrub
-from ..waits import WaitTimeout, wait_for
+from ..waits import GiveUp, WaitTimeout, wait_for
 from .web import http_get
 
 REGISTRY = GoProgram("registry", "github.com/distribution/distribution/v3/cmd/registry", "v3.1.2")
@@ -105,11 +105,15 @@ class Registry:
         return {processes.OWNER_ENV: str(self.work_dir), "OTEL_TRACES_EXPORTER": "none"}
 
     def log_tail(self, lines=8):
+        """The end of the registry's log, one line; a Go panic's own line instead of its stack."""
         try:
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return "(no log)"
-        return scrub(" | ".join(text.strip().splitlines()[-lines:])) or "(empty log)"
+        all_lines = text.strip().splitlines()
+        end = next((i for i, line in enumerate(all_lines) if line.startswith(("panic:", "fatal error:"))), None)
+        shown = all_lines[-lines:] if end is None else all_lines[max(0, end - lines + 1):end + 1]
+        return scrub(" | ".join(shown)) or "(empty log)"
 
     def start(self, timeout=30.0, progress=print):
         """Start the registry and wait, bounded, until GET /v2/ answers 200; a SetupError naming
@@ -123,17 +127,18 @@ class Registry:
 
         def probe():
             if not processes.is_alive(self.pid, str(self.work_dir)):
-                raise RuntimeError("the registry exited")
+                raise GiveUp("the registry exited")
             status, _ = http_get(self.url + "/v2/", timeout=3)
             return status == 200, f"GET /v2/ answered HTTP {status}"
 
         t0 = time.monotonic()
         try:
             state = wait_for(probe, what=f"the registry on {self.url}", timeout=timeout, interval=0.2)
-        except WaitTimeout as exc:
+        except (WaitTimeout, GiveUp) as exc:
             self.stop()
-            raise SetupError(f"the registry ({REGISTRY.describe()}) did not answer GET {self.url}/v2/ within "
-                             f"{timeout:.0f}s (last seen: {exc.last_state}); its log ends: {self.log_tail()}") from None
+            how = (f"did not answer GET {self.url}/v2/ within {timeout:.0f}s (last seen: {exc.last_state})"
+                   if isinstance(exc, WaitTimeout) else f"exited before it answered GET {self.url}/v2/")
+            raise SetupError(f"the registry ({REGISTRY.describe()}) {how}; its log ends: {self.log_tail()}") from None
         progress(f"registry on {self.url} (S3 bucket {self.bucket} at {self.s3_endpoint}): {state} after "
                  f"{time.monotonic() - t0:.1f}s")
 
