@@ -23,6 +23,10 @@ HOST_CONTAINERS = Path("/var/lib/containers")
 PRIVATE = 'mount --bind "$0" /var/lib/containers && exec "$@"'
 
 
+class ImageBuildError(Exception):
+    """A buildah step failed or overran its bound; the message names the step and buildah's words."""
+
+
 @dataclass
 class Image:
     """A built image: its local name and, per layer (bottom first), the files that layer adds."""
@@ -32,9 +36,12 @@ class Image:
 
 
 class ImageBuilder:
-    def __init__(self, work_dir, timeout=120.0):
+    def __init__(self, work_dir, timeout=120.0, push_timeout=120.0):
+        """timeout bounds each local buildah step; push_timeout a push (the registry and its storage
+        answering)."""
         self.work_dir = Path(work_dir)
         self.timeout = timeout
+        self.push_timeout = push_timeout
         self._contexts = 0
 
     def _dir(self, name):
@@ -51,6 +58,7 @@ class ImageBuilder:
         return self
 
     def _buildah(self, *args, policy=False, timeout=None):
+        what = " ".join(str(a) for a in args if not str(a).startswith(str(self.work_dir)))  # for errors
         if policy:  # the subcommand's option: our own policy, not the host's /etc/containers/policy.json
             args = (args[0], "--signature-policy", self.work_dir / "policy.json", *args[1:])
         argv = ["buildah", "--root", self._dir("root"), "--runroot", self._dir("runroot"), "--storage-driver", "vfs",
@@ -58,7 +66,13 @@ class ImageBuilder:
         if HOST_CONTAINERS.is_dir():
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", PRIVATE, self._dir("varlib"), *argv]
         env = {processes.OWNER_ENV: str(self.work_dir), "TMPDIR": str(self._dir("tmp"))}
-        return run(argv, timeout=timeout or self.timeout, env=env).stdout.strip()
+        try:
+            return run(argv, timeout=timeout or self.timeout, env=env).stdout.strip()
+        except CommandError as exc:
+            how = (f"did not finish within {exc.timeout:.0f}s" if exc.timeout is not None
+                   else f"exited with {exc.returncode}")
+            said = " ".join(exc.output.split())[-800:]
+            raise ImageBuildError(f"`buildah {what}` {how}: {said}") from None
 
     def build(self, name, layers, base=None):
         """An image named name: base (an Image, or scratch) plus one layer per {path: bytes} of layers."""
@@ -87,7 +101,7 @@ class ImageBuilder:
         gzip layers; the manifest digest buildah pushed."""
         digest_file = self._dir("tmp") / f"{image.name}.digest"
         self._buildah("push", "--tls-verify=false", "--format", "oci", "--digestfile", digest_file, image.name,
-                      f"docker://{destination}", policy=True)
+                      f"docker://{destination}", policy=True, timeout=self.push_timeout)
         return digest_file.read_text().strip()
 
     def close(self):
@@ -97,7 +111,7 @@ class ImageBuilder:
             for args in (("rm", "--all"), ("rmi", "--all", "--force")):
                 try:
                     self._buildah(*args, timeout=60)
-                except CommandError as exc:
+                except ImageBuildError as exc:
                     problems.append(str(exc))
         shutil.rmtree(self.work_dir, ignore_errors=True)
         if self.work_dir.exists():
