@@ -24,7 +24,7 @@ MARKER = ".ceph-conformance-run"
 
 # Layers, top down: an app holds files on a filesystem, which sits on a loop device, whose backing
 # file an rbd-fuse client serves; ceph-fuse and rbd-fuse need the daemons; OSDs need their mon.
-APPS = ("nginx", "mariadbd")
+APPS = ("nginx", "mariadbd", "registry")
 FUSE_CLIENTS = ("ceph-fuse", "rbd-fuse")
 DAEMONS = ("radosgw", "ceph-mds", "ceph-osd", "ceph-mgr", "ceph-mon")
 
