@@ -7,7 +7,8 @@ from ceph_conformance.host import packages
 
 def test_every_group_is_known_and_every_package_listed_once():
     pkgs = packages.packages()
-    assert {p.group for p in pkgs} == {"cluster", "tools", "clients", "rook", "base", "testbed", "pages"}
+    assert {p.group for p in pkgs} == {"cluster", "tools", "clients", "rook", "base", "testbed", "pages",
+                                       "s3clients", "perf", "images"}
     names = [p.name for p in pkgs]
     assert len(names) == len(set(names)) and "ceph-osd" in names and "mariadb-server" in names
 
