@@ -100,7 +100,10 @@ def install_packages(root, packages, log):
     shutil.copyfile("/etc/resolv.conf", root / "etc" / "resolv.conf")
     apt = ["nice", "-n", "19", "unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
            'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', root,
-           "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q", "--no-install-recommends"]
+           "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q", "--no-install-recommends",
+           # The mirror here may serve a dated copy of a release whose Release file's Valid-Until has
+           # passed (forky's did); its signature is still checked. debootstrap does not look at it either.
+           "-o", "Acquire::Check-Valid-Until=false"]
     _run([*apt, "update"], "apt-get update in the image", 600, log)
     _run([*apt, "-f", "install"], "apt-get -f install in the image", DEBOOTSTRAP_TIMEOUT_S, log)
     _run([*apt, "install", *packages], f"apt-get install {' '.join(packages)} in the image",
