@@ -32,7 +32,7 @@ def available():
     return shutil.which("podman") is not None
 
 
-def run_argv(image, argv, *, name, owner, run_id, role, binds=(), interactive=False, remove=True):
+def run_argv(image, argv, *, name, owner, run_id, role, binds=(), interactive=False, remove=True, detach=False):
     """`podman run` of argv in image, in the foreground: host network and pids' view of /dev (loop
     devices, /dev/fuse), privileged as cephadm's OSDs are, binds (host path, or (host path, options))
     at the same paths, as root (whatever user the image names: the run's directories are root's)."""
@@ -41,7 +41,8 @@ def run_argv(image, argv, *, name, owner, run_id, role, binds=(), interactive=Fa
         path, options = (bind, "") if isinstance(bind, (str, os.PathLike)) else bind
         mounts += ["-v", f"{path}:{path}{':' + options if options else ''}"]
     return podman(
-        "run", *(["--rm"] if remove else []), "--replace", "--name", name, *(["-i"] if interactive else []),
+        "run", *(["--rm"] if remove else []), *(["-d"] if detach else []), "--replace", "--name", name,
+        *(["-i"] if interactive else []),
         "--label", f"{OWNER_LABEL}={owner}", "--label", f"{RUN_LABEL}={run_id}", "--label", f"{ROLE_LABEL}={role}",
         "--network", "host", "--privileged", "--user", "0:0", "-v", "/dev:/dev", *mounts, *ULIMITS,
         "--log-driver", "none", "--entrypoint", str(argv[0]), image, *[str(a) for a in argv[1:]],
