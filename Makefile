@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps apps venv conformance test unit lint bench sweep matrix testbed testbed-down testbed-status
+.PHONY: deps apps venv conformance test unit lint bench sweep matrix testbed testbed-down testbed-status ceph-image
 
 deps:
 	@scripts/install-deps
@@ -71,3 +71,9 @@ testbed-status: venv
 ## Stop the test bed and remove its directory.
 testbed-down: venv
 	$(VENV)/bin/python -m ceph_conformance testbed down
+
+## A Ceph image from a Debian release's packages into podman's storage, for --ceph-image (README: Ceph versions):
+## make ceph-image RELEASE=trixie (Ceph 18.2) or RELEASE=forky (Ceph 20.2). Cached: a second build is fast.
+RELEASE ?= trixie
+ceph-image: venv
+	$(VENV)/bin/python -m ceph_conformance ceph-image --release $(RELEASE)

@@ -2,7 +2,8 @@
 `python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
 `python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
 `kubectl apply --dry-run=server -f`) what the Rook targets apply,
-`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed, and
+`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed,
+`python -m ceph_conformance ceph-image --release trixie|forky` builds a Ceph image for --ceph-image, and
 `python -m ceph_conformance matrix REPORT_DIR... [-o OUT.html]`, several runs on one page."""
 
 import argparse
@@ -25,7 +26,10 @@ def main(argv=None):
     add_rook_manifests(sub)
     testbed_cli.add_parser(sub)
     add_matrix(sub)
+    add_ceph_image(sub)
     args = parser.parse_args(argv)
+    if args.command == "ceph-image":
+        return ceph_image_command(args)
     if args.command == "testbed":
         return testbed_cli.run(args)
     if args.command == "sweep-cluster":
@@ -58,6 +62,28 @@ def add_sweep_cluster(sub):
     p.add_argument("--rbd-pool", default="rbd", help="pool of the block checks' images (default rbd)")
     p.add_argument("--cephfs", default=None, help="CephFS filesystem of the sharedfs checks (default: the first)")
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+
+
+def add_ceph_image(sub):
+    from .targets.local.cephimage import RELEASES
+
+    p = sub.add_parser("ceph-image", help="build a Ceph container image from a Debian release's packages (local "
+                                          "target's --ceph-image)")
+    p.add_argument("--release", required=True, choices=sorted(RELEASES),
+                   help="Debian release: " + ", ".join(f"{r} (Ceph {v})" for r, v in RELEASES.items()))
+
+
+def ceph_image_command(args):
+    from .errors import SetupError
+    from .targets.local.cephimage import ensure_ceph_image
+
+    try:
+        name = ensure_ceph_image(args.release, progress=lambda msg: print(msg, flush=True))
+    except SetupError as exc:
+        print(f"ceph-image: {exc}", file=sys.stderr)
+        return 1
+    print(name)
+    return 0
 
 
 def add_matrix(sub):

@@ -49,7 +49,7 @@ class RunOptions:
     osd_devices: list = field(default_factory=list)  # "NODE:/dev/sdX" for --deploy-rook on a kubeconfig
     rook_version: str = ROOK_VERSION
     rook_manifests: str | None = None
-    ceph_image: str = DEFAULT_CEPH_IMAGE
+    ceph_image: str | None = None  # local: None runs the host's packages; Rook: DEFAULT_CEPH_IMAGE
     cephfs_client: str = "kernel"
     rook_timeout: float = 1200.0
     kind_node_image: str | None = None
@@ -107,7 +107,10 @@ def add_options(parser):
     k.addoption("--rook-version", default=ROOK_VERSION, help=f"Rook release to install (default {ROOK_VERSION})")
     k.addoption("--rook-manifests", default=None, metavar="DIR",
                 help="Rook's deploy/examples of --rook-version, for machines without the Go module proxy")
-    k.addoption("--ceph-image", default=DEFAULT_CEPH_IMAGE, help=f"Ceph image Rook runs (default {DEFAULT_CEPH_IMAGE})")
+    g.addoption("--ceph-image", default=None, metavar="IMAGE",
+                help="the Ceph container image to run: --target local runs its daemons and tools from it with "
+                     "podman (default: the host's packages; `make ceph-image RELEASE=trixie|forky` builds one); "
+                     f"the Rook targets run it (default {DEFAULT_CEPH_IMAGE})")
     k.addoption("--cephfs-client", default="kernel", choices=("kernel", "fuse"),
                 help="how ceph-csi mounts CephFS in pods: kernel (default) or fuse (nodes without the ceph module)")
     k.addoption("--rook-timeout", type=float, default=1200.0,
@@ -193,6 +196,11 @@ def validate(o: RunOptions):
         url = urlparse(o.rgw_endpoint)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise OptionError(f"--rgw-endpoint {o.rgw_endpoint}: give a URL like http://rgw.example:8080")
+    if o.ceph_image is not None and not o.ceph_image.strip():
+        raise OptionError("--ceph-image is empty: name an image, e.g. localhost/ceph-conformance/ceph:18.2.7")
+    if o.ceph_image and o.target == "ceph":
+        raise OptionError("--ceph-image is for the clusters the suite makes (local, kind, vagrant, kubeconfig with "
+                          "--deploy-rook), not --target ceph")
     if o.allow_disruptive and o.target == "local":
         raise OptionError("--allow-disruptive is for --target ceph: the local target's cluster is the run's own, "
                           "and its disruptive checks always run")

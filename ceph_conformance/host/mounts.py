@@ -30,6 +30,21 @@ def is_mounted(path):
     return any(p.mountpoint == path for p in psutil.disk_partitions(all=True))
 
 
+def make_shared(directory):
+    """Bind directory onto itself as a shared mount, once: mounts that containers make in a directory
+    below it bound with rshared propagation then show on this host (whose / is private here).
+    sweep_run_dir unmounts it after everything below."""
+    from filelock import FileLock
+
+    directory = os.path.realpath(directory)
+    with FileLock(os.path.join(directory, ".shared-mount.lock")):
+        if is_mounted(directory):
+            return False
+        run(["mount", "--bind", directory, directory], timeout=30)
+        run(["mount", "--make-rshared", directory], timeout=30)
+    return True
+
+
 def unmount(mountpoint, busy_timeout=30.0, lazy=True):
     """Unmount, retrying while the mount is busy (a process that just ended may still hold it).
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 
 from ..run import PREFIX
-from . import loopdev, processes
-from .mounts import mounts_under, mounts_with_type, unmount
+from . import containers, loopdev, processes
+from .mounts import is_mounted, mounts_under, mounts_with_type, unmount
 
 MARKER = ".ceph-conformance-run"
 
@@ -72,6 +72,7 @@ def release_clients(run_dir):
             removed.append(_detach(device))
     removed += [_unmount(m) for m in fuse]
     removed += stop_marked_processes(marker, FUSE_CLIENTS)
+    removed += containers.remove_owned(marker, role="client")  # FUSE clients run from a --ceph-image
     return removed
 
 
@@ -100,7 +101,10 @@ def sweep_run_dir(run_dir, remove=True):
     run_dir = Path(run_dir)
     removed = release_clients(run_dir)
     removed += stop_marked_processes(str(run_dir))
+    removed += containers.remove_owned(run_dir)  # daemons and tools of a --ceph-image run
     removed += [_unmount(m) for m in mounts_under(run_dir)]
+    if is_mounted(run_dir):  # the shared bind onto itself that containers' mounts propagate through
+        removed.append(_unmount(str(run_dir)))
     for device in loopdev.attached_under(run_dir, name_prefix=f"{PREFIX}-{run_dir.name}-"):
         removed.append(_detach(device))
     removed += [f"loop device {d} (added by the run, removed)" for d in loopdev.remove_unused_added(run_dir)]

@@ -1,19 +1,16 @@
 """The test bed's one container image, built here: no image can be pulled on these machines.
 
-debootstrap makes a minimal Debian root filesystem from Debian's archive (the mirror apt uses by
-default); buildah turns it into an OCI archive (its storage under the cache, not the host's
+host/images.py makes a minimal Debian root filesystem from Debian's archive with debootstrap, and
+buildah turns it into an OCI archive (its storage under the cache, not the host's
 /var/lib/containers). The image also serves as the pod sandbox ("pause") image: its default
 command sleeps. Both steps are cached under <cache>/images and rebuilt only when missing.
 """
 
 import os
-import shutil
-import subprocess
-import time
 
 from filelock import FileLock
 
-from ..errors import SetupError
+from ..host import images
 from . import build
 
 IMAGE = "localhost/ceph-conformance/bookworm:testbed"
@@ -32,17 +29,6 @@ def archive_path(image=IMAGE):
     return images_dir() / f"{VARIANTS[image][0]}.oci.tar"
 
 
-def _run(argv, what, timeout, log):
-    with open(log, "ab") as out:
-        try:
-            proc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise SetupError(f"{what} took over {timeout}s; see {log}") from None
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-        raise SetupError(f"{what} failed (exit {proc.returncode}): {' | '.join(tail)}; see {log}")
-
-
 def _buildah(*args):
     storage = build.cache_root() / "buildah"
     return ["nice", "-n", "19", "buildah", "--root", str(storage / "storage"), "--runroot", str(storage / "run"),
@@ -55,43 +41,16 @@ def ensure_image(progress=print, image=IMAGE):
     archive = archive_path(image)
     if archive.exists():
         return archive
-    for tool in ("debootstrap", "buildah"):
-        if shutil.which(tool) is None:
-            raise SetupError(f"building the test bed's image needs {tool}: run 'make deps' (Debian package {tool})")
+    images.need_tools("debootstrap", "buildah")
     images_dir().mkdir(parents=True, exist_ok=True)
     with FileLock(str(images_dir() / "build.lock")):
         if archive.exists():
             return archive
-        log = images_dir() / f"build-{variant}.log"
-        rootfs = images_dir() / f"{variant}-rootfs"
-        include = [f"--include={','.join(packages)}"] if packages else []
-        t0 = time.monotonic()
-        if not (rootfs / "bin" / "sleep").exists():
-            shutil.rmtree(rootfs, ignore_errors=True)
-            progress(f"debootstrap {SUITE} (minbase{', ' + ', '.join(packages) if packages else ''}) for {image} ...")
-            _run(["nice", "-n", "19", "debootstrap", "--variant=minbase", *include, SUITE, str(rootfs)],
-                 "debootstrap", 1800, log)
-            progress(f"root filesystem made in {time.monotonic() - t0:.0f}s")
-        t0 = time.monotonic()
-        tar = images_dir() / f"{variant}-rootfs.tar"
-        _run(["tar", "-C", str(rootfs), "--exclude=./dev/*", "--exclude=./proc/*", "--exclude=./sys/*",
-              "--exclude=./var/cache/apt/archives/*.deb", "-cf", str(tar), "."],
-             "packing the root filesystem", 600, log)
-        container = subprocess.run(_buildah("from", "scratch"), capture_output=True, text=True, timeout=120)
-        if container.returncode != 0:
-            raise SetupError(f"buildah from scratch failed: {container.stderr.strip()[-300:]}")
-        name = container.stdout.strip()
-        try:
-            _run(_buildah("add", name, str(tar), "/"), "buildah add", 600, log)
-            _run(_buildah("config", "--cmd", '["/bin/sleep","infinity"]', "--label", "ceph-conformance=testbed", name),
-                 "buildah config", 120, log)
-            partial = archive.with_suffix(".partial")
-            _run(_buildah("commit", "--rm", name, f"oci-archive:{partial}:{image}"), "buildah commit", 600, log)
-        except SetupError:
-            subprocess.run(_buildah("rm", name), capture_output=True, timeout=120)
-            raise
-        finally:
-            tar.unlink(missing_ok=True)
+        spec = images.RootfsImage(variant=variant, suite=SUITE, packages=packages,
+                                  labels={"ceph-conformance": "testbed"})
+        root = images.rootfs(spec, images_dir(), progress)
+        partial = archive.with_suffix(".partial")
+        images.commit(spec, root, f"oci-archive:{partial}:{image}", _buildah,
+                      images_dir() / f"build-{variant}.log", progress)
         os.replace(partial, archive)
-        progress(f"image {image} built in {time.monotonic() - t0:.0f}s -> {archive}")
     return archive

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ceph_conformance.host import loopdev, processes
+from ceph_conformance.host import containers, loopdev, processes
 from ceph_conformance.host.mounts import mounts_under
 from ceph_conformance.waits import WaitTimeout, wait_for
 
@@ -157,6 +157,7 @@ def leftovers(under=RUN_ROOT):
     found += [f"process {pid} ({processes.command_name(pid)})" for pid in processes.pids_with_marker(under)]
     found += [f"mount {m}" for m in mounts_under(under)]
     found += [f"loop device {d} -> {f}" for d, f in loopdev.attached_under(under).items()]
+    found += [f"container {name} ({role})" for name, role in containers.owned(under)]
     if Path(under).is_dir():
         found += [f"directory {p}" for p in Path(under).iterdir()]
     return found

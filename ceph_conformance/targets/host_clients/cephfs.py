@@ -35,7 +35,8 @@ class FuseMount:
                 f"--admin_socket={self.log_dir}/{self.name}.asok", f"--log_file={self.log_dir}/{self.name}.log",
                 f"--pid_file={self.log_dir}/{self.name}.pid",
                 self.mountpoint]
-        self.pid = processes.start(argv, self.log_dir / f"{self.name}.stdout", self.mountpoint)
+        self.pid = self.ceph.tools.launcher.start(argv, self.log_dir / f"{self.name}.stdout", self.mountpoint,
+                                                  self.mountpoint)
 
         def probe():
             if not processes.is_alive(self.pid, str(self.mountpoint)):
@@ -53,7 +54,7 @@ class FuseMount:
             unmount(self.mountpoint, busy_timeout=timeout, lazy=False)
         except UnmountError:
             if self.pid:
-                processes.kill(self.pid, str(self.mountpoint))
+                self.ceph.tools.launcher.kill(self.pid, str(self.mountpoint))
             unmount(self.mountpoint, busy_timeout=0, lazy=True)
             grace = 0
         if self.pid:

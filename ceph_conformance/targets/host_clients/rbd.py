@@ -55,7 +55,8 @@ class RbdVolume:
         argv = ["rbd-fuse", "-f", "-c", self.ceph.tools.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
         if self.ceph.tools.keyring:
             argv[4:4] = ["-k", self.ceph.tools.keyring]
-        self.fuse_pid = processes.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir)
+        self.fuse_pid = self.ceph.tools.launcher.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir,
+                                                       self.fuse_dir)
         image_file = self.fuse_dir / self.image
 
         def probe():
@@ -111,7 +112,7 @@ class RbdVolume:
         if self.layer:
             self.layer.kill()
         if self.fuse_pid:
-            processes.kill(self.fuse_pid, str(self.fuse_dir))
+            self.ceph.tools.launcher.kill(self.fuse_pid, str(self.fuse_dir))
             self.fuse_pid = None
         unmount(self.mountpoint, busy_timeout=10, lazy=True)
         if self.device:

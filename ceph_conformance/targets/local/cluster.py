@@ -26,10 +26,11 @@ from ...secrets import register, write_private
 from ...waits import wait_for
 from ..host_clients.tools import HostCephTools
 from . import cephconf
+from .containers import TOOLS, CephContainers
 
 # Teardown order: gateways and filesystem servers first, then OSDs, mgr, and the mons last
 # (an OSD whose mon is gone hangs on SIGTERM).
-STOP_ORDER = ("client.rgw", "mds.", "osd.", "mgr.", "mon.")
+STOP_ORDER = ("client.rgw", "mds.", "osd.", "mgr.", "mon.", TOOLS)
 RGW_BUCKET_POOLS = ("default.rgw.buckets.index", "default.rgw.buckets.data", "default.rgw.buckets.non-ec")
 
 
@@ -41,6 +42,7 @@ class LocalSpec:
     osd_size_gib: float = 6.0
     rgw_port: int = 0
     start_timeout: float = 120.0
+    ceph_image: str | None = None  # daemons and tools from this container image (containers.py); None: the host's
 
 
 
@@ -71,7 +73,15 @@ class LocalCluster:
         return CephClient(self.tools(), timeout)
 
     def tools(self):
+        if self.containers:
+            return self.containers.tools(self.conf, self.keyring("client.admin"))
         return HostCephTools(self.conf, self.keyring("client.admin"))
+
+    @property
+    def containers(self):
+        """How the daemons and tools run from the --ceph-image of the run, or None (the host's packages)."""
+        image = self.state.get("ceph_image")
+        return CephContainers(image, self.run_dir) if image else None
 
     @property
     def rgw_endpoint(self):
@@ -90,12 +100,14 @@ class LocalCluster:
             raise SetupError(f"port {rgw_port} on 127.0.0.1 is in use: free it or pick another with --rgw-port")
         self.state.update(
             fsid=str(uuid.uuid4()), mon_ports=self._free_ports(cephconf.MONS, taken={rgw_port}), rgw_port=rgw_port,
-            spec=spec.__dict__,
+            spec=spec.__dict__, ceph_image=spec.ceph_image,
         )
         self.conf.write_text(
             cephconf.render(fsid=self.state["fsid"], mon_ports=self.state["mon_ports"], run_dir=self.run_dir)
         )
         self.save()
+        if self.containers:
+            self._phase("tools", self._start_tools, spec, progress)
         self._phase("mon", self._start_mon, spec, progress)
         self._phase("mgr", self._start_mgr, spec, progress)
         self._phase("osds", self._start_osds, spec, progress)
@@ -115,7 +127,16 @@ class LocalCluster:
         self.save()
 
     def _tool(self, *argv, timeout=60.0):
+        if self.containers:
+            return self.containers.run_tool(argv, timeout=timeout).stdout
         return run(argv, timeout=timeout).stdout
+
+    def _start_tools(self, spec, progress):
+        c = self.containers
+        pid = c.start_tools(self.marker, self.run_dir / "log" / f"{TOOLS}.stdout")
+        self.state["daemons"][TOOLS] = {"argv": [], "pid": pid}
+        self.state["ceph_version"] = c.version()
+        progress(f"daemons and tools from {c.image}: {self.state['ceph_version']}")
 
     def _gen_key(self):
         return register(self._tool("ceph-authtool", "--gen-print-key").strip())
@@ -129,7 +150,8 @@ class LocalCluster:
     def _start_daemon(self, name, argv):
         log = self.run_dir / "log" / f"{name}.stdout"
         with self._state_lock:
-            pid = processes.start(argv, log, self.marker)
+            pid = processes.start(self.containers.daemon_argv(name, argv) if self.containers else argv, log,
+                                  self.marker)
             self.state["daemons"][name] = {"argv": [str(a) for a in argv], "pid": pid}
             self.save()
         return pid
@@ -338,12 +360,18 @@ class LocalCluster:
         return processes.stop(self.state["daemons"][name]["pid"], self.marker, timeout)
 
     def kill_daemon(self, name):
+        if self.containers:  # SIGKILL to podman's client would leave the daemon running
+            self.containers.kill(name)
+            processes.stop(self.state["daemons"][name]["pid"], self.marker)
+            return
         processes.kill(self.state["daemons"][name]["pid"], self.marker)
 
     def start_daemon(self, name):
         info = self.state["daemons"][name]
         if processes.is_alive(info["pid"], self.marker):
             return info["pid"]
+        if name == TOOLS:
+            return self._start_tools(None, lambda _msg: None)
         return self._start_daemon(name, info["argv"])
 
     # -- changing the cluster's shape ------------------------------------------------------------
@@ -383,7 +411,9 @@ class LocalCluster:
         usage = {}
         for name, info in self.state["daemons"].items():
             if processes.is_alive(info["pid"], self.marker):
-                usage[name] = round(processes.rss_bytes(info["pid"]) / 2**20, 1)
+                # In a container: the daemon's own process, not podman's client.
+                pid = self.containers.main_pid(name) if self.containers else info["pid"]
+                usage[name] = round(processes.rss_bytes(pid) / 2**20, 1) if pid else 0.0
         usage["total"] = round(sum(usage.values()), 1)
         return usage
 
@@ -417,6 +447,8 @@ class LocalCluster:
                                                        strict=True)},
             "osds": {f"osd.{k}": {"node": v["node"], "device": v["device"]} for k, v in self.state["osds"].items()},
             "phases": self.state.get("phases", {}),
+            **({"ceph_image": self.state["ceph_image"], "ceph_version": self.state.get("ceph_version")}
+               if self.state.get("ceph_image") else {}),
         }
 
 

@@ -12,6 +12,7 @@ from ..base import Target
 from ..host_clients import HostClients
 from ..runner import sweep_stale
 from .cluster import LocalCluster, LocalSpec, stop_run_dir_in_order
+from .containers import image_error
 
 
 class LocalTarget(HostClients, Target):
@@ -24,7 +25,8 @@ class LocalTarget(HostClients, Target):
 
     def spec(self):
         o = self.options
-        return LocalSpec(nodes=o.nodes, osds_per_node=o.osds_per_node, osd_size_gib=o.osd_size_gib, rgw_port=o.rgw_port)
+        return LocalSpec(nodes=o.nodes, osds_per_node=o.osds_per_node, osd_size_gib=o.osd_size_gib, rgw_port=o.rgw_port,
+                         ceph_image=o.ceph_image)
 
     def preflight(self):
         if os.geteuid() != 0:
@@ -32,7 +34,9 @@ class LocalTarget(HostClients, Target):
                 "target local needs root (it attaches loop devices and starts Ceph daemons): "
                 "run as root, or test an existing cluster with --target ceph --ceph-conf PATH"
             )
-        pkgs, programs = packages.missing("cluster", "tools")
+        if self.options.ceph_image:
+            self._preflight_image(self.options.ceph_image)
+        pkgs, programs = packages.missing("images") if self.options.ceph_image else packages.missing("cluster", "tools")
         if programs:
             raise SetupError(
                 f"missing {', '.join(programs)}: install the Ceph packages (`make deps`, or apt-get install "
@@ -56,6 +60,15 @@ class LocalTarget(HostClients, Target):
                 f"only {free_gib:.1f} GiB free under {root}: the cluster needs about {need:.0f} GiB; "
                 "free space or point --run-root elsewhere"
             )
+
+    @staticmethod
+    def _preflight_image(image):
+        if shutil.which("podman") is None:
+            raise SetupError(f"--ceph-image {image}: the daemons run in containers with podman, which is missing: "
+                             "`make deps` (Debian package podman)")
+        problem = image_error(image)
+        if problem:
+            raise SetupError(problem)
 
     def bring_up(self, run_dir, progress):
         self.run_dir = Path(run_dir)

@@ -20,7 +20,7 @@ from .labels import base_name
 from .layer import RookLayer
 from .objectstore import RookObjectStore, endpoint_of
 from .release import Release
-from .settings import RookSettings
+from .settings import DEFAULT_CEPH_IMAGE, RookSettings
 from .tools import ToolboxCephTools
 
 
@@ -54,7 +54,8 @@ class RookTarget(Target):
         o = self.options
         n = len(nodes) if nodes else 3
         return RookSettings(run_id, nodes=nodes or {}, namespace=o.rook_namespace or "rook-ceph",
-                            ceph_image=o.ceph_image, mon_count=3 if n >= 3 else 1,  # an odd quorum
+                            ceph_image=o.ceph_image or DEFAULT_CEPH_IMAGE,
+                            mon_count=3 if n >= 3 else 1,  # an odd quorum
                             pool_size=min(3, max(1, n - 1)), mute_health=list(o.mute_health),
                             cephfs_client_type=o.cephfs_client)
 
