@@ -10,6 +10,8 @@ ever handed out.
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from ..errors import Unsupported
+
 
 @dataclass
 class FileStat:
@@ -49,6 +51,11 @@ class SharedFilesystem(ABC):
     @abstractmethod
     def close(self):
         """End every client and remove what was made. Returns a list of problems (empty: all gone)."""
+
+    def minio(self, client, path):
+        """A MinIO server (dataplane.minio.MinioServer, not started) storing its buckets in path
+        (relative to the shared directory) as client sees it; close() stops it."""
+        raise Unsupported(f"{type(self).__name__}: no MinIO on this target")
 
 
 class FilesystemClient(ABC):

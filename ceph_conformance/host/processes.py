@@ -51,8 +51,9 @@ def reap(pid):
         pass
 
 
-def start(argv, log_path, owner):
-    """Start argv detached, its output to log_path, marked as belonging to owner (a path of the run)."""
+def start(argv, log_path, owner, env=None):
+    """Start argv detached, its output to log_path, marked as belonging to owner (a path of the run).
+    env: extra variables for it (how a secret reaches a program: never on its command line)."""
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [str(a) for a in argv],
@@ -61,7 +62,7 @@ def start(argv, log_path, owner):
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
-            env={**os.environ, OWNER_ENV: str(owner)},
+            env={**os.environ, **(env or {}), OWNER_ENV: str(owner)},
         )
     _CHILDREN[proc.pid] = proc
     _OWNERS[proc.pid] = str(owner)
