@@ -78,18 +78,18 @@ def minio(fs_clients, namer, run_context):
         server.stop()
 
 
-def _s3_call(m, what, call):
+def _s3_call(m, what, call, who=None):
     """call(s3 client of the server) with a failure that says what MinIO (or its absence) answered."""
     __tracebackhide__ = True
+    who = who or f"MinIO on {m.server.client_name}"
     try:
         return call(m.s3())
     except botocore.exceptions.ClientError as exc:
         code, status = error_code(exc)
-        raise AssertionError(f"MinIO on {m.server.client_name} refused to {what}: {code} (HTTP {status}): "
+        raise AssertionError(f"{who} refused to {what}: {code} (HTTP {status}): "
                              f"{exc.response.get('Error', {}).get('Message', '')}") from None
-    except (botocore.exceptions.BotoCoreError, OSError) as exc:
-        raise AssertionError(f"MinIO on {m.server.client_name} could not {what}: "
-                             f"{describe_unreachable(exc) or exc}") from None
+    except (botocore.exceptions.BotoCoreError, OSError) as exc:  # a body cut short: ResponseStreamingError
+        raise AssertionError(f"{who} could not {what}: {describe_unreachable(exc) or exc}") from None
 
 
 def _written(m):
@@ -185,15 +185,16 @@ def test_minio_restarted_on_the_other_client_serves_every_object(minio, record_m
         minio.server.start()
     except SetupError as exc:
         raise AssertionError(f"MinIO did not start again on {minio.b.name}'s mount of its data: {exc}") from None
-    listed = _s3_call(minio, "list the bucket", lambda s3: sorted(
+    who = f"MinIO restarted on {minio.b.name}"
+    listed = _s3_call(minio, "list the bucket", who=who, call=lambda s3: sorted(
         o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=minio.bucket)
         for o in page.get("Contents", [])))
     assert set(objects) <= set(listed), (f"MinIO restarted on {minio.b.name} lists {listed}; missing what it "
                                          f"stored through {first}: {sorted(set(objects) - set(listed))}")
     with Timer() as get:
         for key, body in objects.items():
-            got = _s3_call(minio, f"GET {key} (stored through {first})",
-                           lambda s3, key=key: s3.get_object(Bucket=minio.bucket, Key=key)["Body"].read())
-            assert sha256(got) == sha256(body), (f"MinIO restarted on {minio.b.name} served other bytes for {key} "
-                                                 f"than were stored through {first}: {difference(got, body)}")
+            got = _s3_call(minio, f"GET {key} (stored through {first})", who=who,
+                           call=lambda s3, key=key: s3.get_object(Bucket=minio.bucket, Key=key)["Body"].read())
+            assert sha256(got) == sha256(body), (f"{who} served other bytes for {key} than were stored through "
+                                                 f"{first}: {difference(got, body)}")
     record_metric("minio_get_after_restart_on_other_client", get.mb_per_s(sum(map(len, objects.values()))), "MB/s")
