@@ -50,7 +50,7 @@ class MinioOnCephFS:
     bucket: str
     op_timeout: float
     client_bound: float
-    objects: dict = field(default_factory=dict)  # key -> the bytes written through S3
+    objects: dict = field(default_factory=dict, repr=False)  # key -> the bytes written through S3
 
     def s3(self):
         return make_client(self.server.url, self.server.credentials, op_timeout=self.op_timeout)

@@ -1,4 +1,5 @@
-"""What MinIO's single-drive backend keeps on its drive for one object, read as plain files.
+"""What MinIO's single-drive backend keeps on its drive for one object, read as plain files; and
+when a MinIO serves.
 
 MinIO (since its "fs" mode was removed in RELEASE.2022-10-29) keeps each object as a directory
 named by the key, <bucket>/<key>/, holding xl.meta (the object's metadata). A small object's data
@@ -10,6 +11,8 @@ each with its block hashes taken out; an inline object's bytes stand whole insid
 """
 
 import re
+
+from .web import http_get
 
 XL_META = "xl.meta"
 XL_MAGIC = b"XL2 "
@@ -48,3 +51,14 @@ def stored_size(size):
     """The size of a part file holding size bytes of data."""
     blocks = -(-size // SHARD_SIZE)
     return size + blocks * HASH_SIZE
+
+
+def serving(url):
+    """(done, state) of a MinIO at url: ready only once its object layer serves S3. /minio/health/ready
+    answers 200 before that, and S3 requests then get 503 XMinioServerNotInitialized (seen on CephFS
+    after a restart); an anonymous ListBuckets gets 403 once MinIO serves."""
+    status, _ = http_get(url + "/minio/health/cluster", timeout=3)
+    if status != 200:
+        return False, f"/minio/health/cluster answered HTTP {status}"
+    status, body = http_get(url + "/", timeout=3)
+    return status != 503, f"S3 answered HTTP {status}: {body[:200].decode(errors='replace')}"

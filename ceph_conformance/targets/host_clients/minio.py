@@ -15,8 +15,8 @@ files (MinIO's "fs" mode was removed in RELEASE.2022-10-29).
 import secrets as pysecrets
 from pathlib import Path
 
+from ...clients.minio_files import serving
 from ...clients.s3 import S3Credentials
-from ...clients.web import http_get
 from ...dataplane.minio import MinioServer
 from ...errors import SetupError
 from ...host import gobuild, processes
@@ -80,8 +80,7 @@ class HostMinio(MinioServer):
         def ready():
             if not processes.is_alive(self.pid, str(self.run_dir)):
                 raise SetupError(f"MinIO exited while starting on {self.client_name}: {log_tail(self.log)}")
-            status, _ = http_get(self.url + "/minio/health/ready", timeout=3)
-            return status == 200, f"/minio/health/ready answered HTTP {status}"
+            return serving(self.url)
 
         try:
             wait_for(ready, what=f"MinIO on {self.url} (serving through {self.client_name})", timeout=timeout,

@@ -8,8 +8,8 @@ Written against the Kubernetes API and unit-tested against the schema; not yet r
 
 from posixpath import relpath
 
+from ...clients.minio_files import serving
 from ...clients.s3 import S3Credentials
-from ...clients.web import http_get
 from ...dataplane.minio import MinioServer
 from ...errors import SetupError
 from ...secrets import register
@@ -62,8 +62,7 @@ class RookMinio(MinioServer):
             problems = [pod_problem(p) for p in pods]
             if not pods or any(problems):
                 return False, f"pods: {problems or 'none yet'}"
-            status, _ = http_get(url + "/minio/health/ready", timeout=5)
-            return status == 200, f"/minio/health/ready answered HTTP {status}"
+            return serving(url)
 
         try:
             wait_for(ready, what=f"MinIO {name} on node {self.node}", timeout=timeout, interval=2)
