@@ -22,7 +22,7 @@ from ...errors import SetupError
 from ...host import gobuild, processes
 from ...host.ports import free_port
 from ...secrets import register
-from ...waits import WaitTimeout, wait_for
+from ...waits import GiveUp, WaitTimeout, wait_for
 
 MINIO = gobuild.GoProgram(name="minio", package="github.com/minio/minio",
                           version="v0.0.0-20260212201848-7aac2a2c5b7c")
@@ -79,13 +79,13 @@ class HostMinio(MinioServer):
 
         def ready():
             if not processes.is_alive(self.pid, str(self.run_dir)):
-                raise SetupError(f"MinIO exited while starting on {self.client_name}: {log_tail(self.log)}")
+                raise GiveUp(f"MinIO exited while starting on {self.client_name}")
             return serving(self.url)
 
         try:
             wait_for(ready, what=f"MinIO on {self.url} (serving through {self.client_name})", timeout=timeout,
                      interval=0.3)
-        except (WaitTimeout, SetupError) as exc:
+        except (WaitTimeout, GiveUp) as exc:
             self.stop()
             raise SetupError(f"{exc}; MinIO's log ends: {log_tail(self.log)}") from None
 
