@@ -13,6 +13,7 @@ files (MinIO's "fs" mode was removed in RELEASE.2022-10-29).
 """
 
 import secrets as pysecrets
+import time
 from pathlib import Path
 
 from ...clients.minio_files import serving
@@ -71,8 +72,7 @@ class HostMinio(MinioServer):
         self.url = f"http://127.0.0.1:{port}"
         env = {"MINIO_ROOT_USER": self.credentials.access_key, "MINIO_ROOT_PASSWORD": self.credentials.secret_key,
                "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "HOME": str(self.run_dir)}
-        with open(self.log, "a") as log:
-            log.write(f"--- serving {self.data_dir} through {self.client_name} on {self.url}\n")
+        self._note(f"starting on {self.data_dir} through {self.client_name} at {self.url}")
         self.pid = processes.start([binary, "server", self.data_dir, "--address", f"127.0.0.1:{port}",
                                     "--certs-dir", self.run_dir / "certs", "--quiet", "--anonymous"],
                                    self.log, self.run_dir, env=env)
@@ -82,21 +82,29 @@ class HostMinio(MinioServer):
                 raise GiveUp(f"MinIO exited while starting on {self.client_name}")
             return serving(self.url)
 
+        started = time.monotonic()
         try:
             wait_for(ready, what=f"MinIO on {self.url} (serving through {self.client_name})", timeout=timeout,
                      interval=0.3)
         except (WaitTimeout, GiveUp) as exc:
             self.stop()
             raise SetupError(f"{exc}; MinIO's log ends: {log_tail(self.log)}") from None
+        self._note(f"serving S3 after {time.monotonic() - started:.1f}s")
 
     def stop(self):
         if self.pid is None:
             return
         # SIGTERM, then SIGKILL: one stuck even then is in the kernel on the mount, and the mount's
         # teardown reports it.
+        started = time.monotonic()
         self.stopped = processes.stop(self.pid, str(self.run_dir), timeout=STOP_TIMEOUT)
+        self._note(f"{self.stopped} after {time.monotonic() - started:.1f}s")
         self.pid = None
         self.url = None
+
+    def _note(self, line):  # the harness's own lines in MinIO's log, for the report
+        with open(self.log, "a") as log:
+            log.write(f"--- {line}\n")
 
     def move_to(self, client):
         self.stop()
