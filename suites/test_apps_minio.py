@@ -181,8 +181,8 @@ def test_minio_restarted_on_the_other_client_serves_every_object(minio, record_m
     objects = dict(_written(minio))
     first = minio.server.client_name
     with Timer() as restart:
-        minio.server.move_to(minio.b)
         try:
+            minio.server.move_to(minio.b)
             minio.server.start()
         except SetupError as exc:
             raise AssertionError(f"MinIO did not start again on {minio.b.name}'s mount of its data: {exc}") from None

@@ -88,9 +88,12 @@ class RookMinio(MinioServer):
 
         try:
             wait_for(gone, what=f"MinIO {name} to end", timeout=90, interval=2)
+            self.stop_problem = None
         except WaitTimeout as exc:
-            raise SetupError(str(exc)) from None
+            self.stop_problem = str(exc)  # close() goes on; a move refuses to start a second server
 
     def move_to(self, client):
         self.stop()
+        if getattr(self, "stop_problem", None):
+            raise SetupError(f"the MinIO serving through {self.client_name} did not end: {self.stop_problem}")
         self._serve(client)
