@@ -3,7 +3,7 @@
 MinIO publishes source only: the binary is built once from its Go module through the Go module
 proxy into the cache (host/gobuild.py) and kept there. The server listens on loopback on a free
 port, with its root user's credentials in its environment (never on its command line) and
---quiet --anonymous, so its log names neither. It is a process marked as the run's (the sweep
+--anonymous, so its log (kept in the report) does not show them. It is a process marked as the run's (the sweep
 ends one left behind). move_to() stops it and points the next start at another client's mount of
 the same directory.
 
@@ -74,7 +74,7 @@ class HostMinio(MinioServer):
                "MINIO_BROWSER": "off", "MINIO_UPDATE": "off", "HOME": str(self.run_dir)}
         self._note(f"starting on {self.data_dir} through {self.client_name} at {self.url}")
         self.pid = processes.start([binary, "server", self.data_dir, "--address", f"127.0.0.1:{port}",
-                                    "--certs-dir", self.run_dir / "certs", "--quiet", "--anonymous"],
+                                    "--certs-dir", self.run_dir / "certs", "--anonymous"],
                                    self.log, self.run_dir, env=env)
 
         def ready():
