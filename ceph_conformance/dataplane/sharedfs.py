@@ -60,9 +60,15 @@ class SharedFilesystem(ABC):
         shared directory, made if missing) as client sees it, and whose database is database's (a
         BlockDatabase, which gets a database and a user of Ghost's own). Another call with the same
         database and path is the same site served from another client. A GhostApp."""
-        from ..errors import Unsupported
 
         raise Unsupported(f"{type(self).__name__}: no Ghost on this target")
+
+    # --- MinIO (an S3 server keeping its buckets here) ---
+
+    def minio(self, client, path):
+        """A MinIO server (dataplane.minio.MinioServer, not started) storing its buckets in path
+        (relative to the shared directory) as client sees it; close() stops it."""
+        raise Unsupported(f"{type(self).__name__}: no MinIO on this target")
 
 
 class FilesystemClient(ABC):

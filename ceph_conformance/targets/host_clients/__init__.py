@@ -22,6 +22,13 @@ class HostClients:
     def clients_dir(self, scope):
         return Path(self.run_dir) / "clients" / scope
 
+    def log_files(self, run_dir):
+        """Besides the target's own: the log of every MinIO a check ran (minio.py), masked as all are."""
+        files = super().log_files(run_dir)
+        for path in sorted(Path(run_dir).glob("clients/*/minio-*/minio.log")):
+            files[f"minio/{path.parent.parent.name}-{path.parent.name}.log"] = path
+        return files
+
     def _need_host_tools(self):
         if os.geteuid() != 0:
             raise SetupError("block and CephFS checks attach loop devices and mount FUSE filesystems on this "

@@ -47,6 +47,14 @@ class HostSharedFilesystem(SharedFilesystem):
             self._ghost_sites = GhostSites(self.work_dir)
         return self._ghost_sites.app(client, database, path)
 
+    def minio(self, client, path):
+        """MinIO built from its Go module, on loopback, serving path on client's mount (minio.py)."""
+        from .minio import HostMinio
+
+        server = HostMinio(client, path, self.work_dir / f"minio-{next(self._app_ids)}")
+        self.apps.append(server)
+        return server
+
     def close(self):
         for app in self.apps:
             app.stop()

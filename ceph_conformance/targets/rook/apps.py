@@ -96,6 +96,25 @@ def minio(s):
             _service(s, "minio", 9000)]
 
 
+def minio_server(s, index, sub_path, node):
+    """A MinIO a check starts (sharedfs minio()): its own Deployment serving sub_path of the shared
+    PVC (the run's directory there), pinned to the node of the client pod it serves through, and
+    a NodePort to reach it from the suite. Started again on another node, it is a new pod: another
+    CephFS client of the same files."""
+    app = f"minio-check-{index}"
+    deployment, service = minio(s)
+    deployment["metadata"]["name"] = service["metadata"]["name"] = f"{s.name}-{app}"
+    labels = {"app": f"{s.name}-{app}"}
+    spec = deployment["spec"]
+    spec["selector"] = {"matchLabels": labels}
+    spec["template"]["metadata"]["labels"] = dict(labels)
+    pod = spec["template"]["spec"]
+    pod["containers"][0]["volumeMounts"][0]["subPath"] = sub_path
+    pod["nodeSelector"] = {"kubernetes.io/hostname": node}
+    service["spec"].update(type="NodePort", selector=dict(labels))
+    return [mark(deployment, s.run_id, "sharedfs"), mark(service, s.run_id, "sharedfs")]
+
+
 def ghost(s):
     """Ghost with its content on the shared PVC and its database in the run's MySQL."""
     container = {

@@ -143,6 +143,14 @@ class RookSharedFilesystem(SharedFilesystem):
             self._ghost_sites = RookGhostSites(self.kube, self.s)
         return self._ghost_sites.app(client, database, path)
 
+    def minio(self, client, path):
+        """MinIO's official image in its own Deployment on the client pod's node (rook/minio.py)."""
+        from .minio import RookMinio
+
+        server = RookMinio(self.kube, self.s, client, path, next(self._apps))
+        self.apps.append(server)
+        return server
+
     def close(self):
         for app in self.apps:
             app.stop()

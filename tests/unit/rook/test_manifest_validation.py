@@ -18,10 +18,11 @@ def _plan(release, option_set):
     make, _, deploy_rook = OPTION_SETS[option_set]
     s = make()
     phases = manifests.plan(release, s, PASSWORDS, deploy_rook=deploy_rook)
-    # What checks create while they run: S3 users, and a web server's Service.
+    # What checks create while they run: S3 users, a web server's Service, a MinIO's Deployment.
     storage = block.RookBlockStorage(None, s, None, None)
     db = block.RookDatabase(storage, f"{s.name}-gw0-db-1")
     during = [cluster.object_user(s, f"{s.name}-gw0-user-1"), apps.web_service(s, 1, 2, 18081),
+              *apps.minio_server(s, 3, "cconf-run-fs-1/cconf-run-dir-2/minio", "cconf-worker2"),
               storage._pvc(db.name, 4 * 1024**3), db.deployment(),
               block.static_pv(s, f"{s.name}-gw0-clone-2", s.pool, f"{s.name}-gw0-clone-2", 4 * 1024**3),
               storage._pvc(f"{s.name}-gw0-clone-2", 4 * 1024**3, static_pv=f"{s.name}-gw0-clone-2"),
