@@ -39,16 +39,21 @@ class SuiteRun:
         return f"SuiteRun(rc={self.returncode}, output tail:\n{self.output[-4000:]})"
 
 
-# The S3 tools' checks (rclone, s3cmd, aws-cli) run only where a test names their module
-# (test_object_client_failures.py): about 40 s in every `-m object` run otherwise, and their
-# verdicts under another test's broken gateway are not that test's subject. A path given on the
-# command line is collected despite --ignore.
+# The checks of whole applications on the storage (the S3 tools rclone, s3cmd and aws-cli; a container
+# registry on RGW; MinIO and Ghost on CephFS) run only where a test names their module: their own
+# break-it tests and the end-to-end run of the whole suite. Each costs 25-40 s in every `-m object` or
+# `-m sharedfs` run otherwise, and their verdicts under another test's broken gateway are not that
+# test's subject. A path given on the command line is collected despite --ignore.
 S3_TOOLS_MODULE = "suites/test_object_clients.py"
+REGISTRY_MODULE = "suites/test_object_registry.py"
+MINIO_MODULE = "suites/test_apps_minio.py"
+GHOST_MODULE = "suites/test_apps_ghost.py"
+APP_MODULES = (S3_TOOLS_MODULE, REGISTRY_MODULE, MINIO_MODULE, GHOST_MODULE)
 
 
 def suite_command(report_dir, *args):
     return [sys.executable, "-m", "pytest", "-c", "pyproject.toml", "-p", "no:cacheprovider",
-            f"--run-root={RUN_ROOT}", f"--report-dir={report_dir}", f"--ignore={S3_TOOLS_MODULE}", *args]
+            f"--run-root={RUN_ROOT}", f"--report-dir={report_dir}", *(f"--ignore={m}" for m in APP_MODULES), *args]
 
 
 def run_suite(report_dir, *args, timeout=900, env=None, user=None):

@@ -8,7 +8,7 @@ after it (Ghost restarted on the other client) pass on the same data.
 import os
 from pathlib import Path
 
-from .harness import break_during
+from .harness import GHOST_MODULE, break_during
 
 CHECK = "test_ghost_image_reads_identically_through_the_other_cephfs_client"
 
@@ -43,7 +43,8 @@ def test_ghost_image_changed_on_cephfs_fails_the_check_reading_it_through_the_ot
         if kept:
             _write(kept["path"], kept["data"])
 
-    run = break_during(tmp_path, CHECK, break_it, heal, "-m", "sharedfs and block", "-k", "ghost", *existing)
+    run = break_during(tmp_path, CHECK, break_it, heal, GHOST_MODULE, "-m", "sharedfs and block", "-k", "ghost",
+                       *existing)
     check = run.check(CHECK)
     assert check["outcome"] == "failed", (check, run)
     size = len(kept["data"])

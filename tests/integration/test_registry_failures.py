@@ -9,7 +9,7 @@ import json
 import boto3
 from botocore.config import Config
 
-from .harness import break_during
+from .harness import REGISTRY_MODULE, break_during
 
 PUSH_PULL = "test_registry_push_pull_by_digest_keeps_every_blob_intact"
 GC = "test_registry_garbage_collection_removes_only_unreferenced_blobs"
@@ -49,7 +49,7 @@ def test_a_layer_corrupted_in_the_bucket_fails_the_pull_check_naming_its_digest(
         corrupted["digest"] = "sha256:" + big["Key"].split("/")[-2]
 
     run = break_during(tmp_path, PUSH_PULL, corrupt_the_largest_blob, lambda _run_dir: None,
-                       "-m", "object", "-k", "registry", *existing)
+                       REGISTRY_MODULE, "-m", "object", "-k", "registry", *existing)
     checks = _outcomes(run)
     assert set(checks) == {PUSH_PULL, GC}, run
     assert checks[GC]["outcome"] == "passed", checks[GC]
@@ -75,7 +75,8 @@ def test_a_bucket_that_refuses_deletes_fails_the_garbage_collection_check(live_c
     def allow_deletes(_run_dir):
         bucket_of["s3"].delete_bucket_policy(Bucket=bucket_of["bucket"])
 
-    run = break_during(tmp_path, GC, refuse_blob_deletes, allow_deletes, "-m", "object", "-k", "registry", *existing)
+    run = break_during(tmp_path, GC, refuse_blob_deletes, allow_deletes,
+                       REGISTRY_MODULE, "-m", "object", "-k", "registry", *existing)
     checks = _outcomes(run)
     assert set(checks) == {PUSH_PULL, GC}, run
     assert checks[PUSH_PULL]["outcome"] == "passed", checks[PUSH_PULL]
