@@ -66,7 +66,8 @@ def test_pg_num_change_is_applied_and_settles(ceph, disruption, ledger, record_m
     split_s = disruption.wait_until(applied, f"pool {pool} at pg_num and pgp_num {new}")
     recovery_s = disruption.settle(f"the split of pool {pool}")
     record_metric("pg_split_settled", split_s + recovery_s, "s")
-    pg_ids = [pg for pg in acting_sets(ceph) if pg.startswith(f"{pools(ceph)[pool]['pool_id']}.")]
+    prefix = f"{pools(ceph)[pool]['pool_id']}."  # once: each pools() is a `ceph` command
+    pg_ids = [pg for pg in acting_sets(ceph) if pg.startswith(prefix)]
     assert len(pg_ids) == new, f"pool {pool} has {len(pg_ids)} PGs, expected {new}"
     step.after(disruption.topology())
     disruption.assert_ledger_intact()
