@@ -8,6 +8,7 @@ fails the part at its bound instead of hanging the step.
 """
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..bounded import OperationTimeout, bounded
@@ -50,22 +51,39 @@ class Ledger:
 
     # -- writing ------------------------------------------------------------------------------------
     def write(self, progress=print):
-        """Write every part the target offers; returns the record (kept by the caller)."""
+        """Write every part the target offers; returns the record (kept by the caller). The parts
+        are written side by side: each waits on its own interface (RADOS, S3, a database on RBD,
+        CephFS), and one after another they cost the disruptive phase their sum (13 s) instead of
+        the slowest (8 s)."""
         t0 = time.monotonic()
         record = {"parts": {}, "not_offered": {}, "seconds": {}}
-        for key, part in self.parts.items():
+
+        def write_part(key, part):
             t = time.monotonic()
             try:
-                record["parts"][key] = bounded(part.write, what=f"writing the ledger's {part.kind}",
-                                               timeout=self.io_timeout)
+                written = bounded(part.write, what=f"writing the ledger's {part.kind}", timeout=self.io_timeout)
             except Unsupported as exc:
-                record["not_offered"][key] = str(exc)
-                continue
-            record["seconds"][key] = round(time.monotonic() - t, 1)
-            progress(f"ledger: wrote {part.describe(record['parts'][key])} in {record['seconds'][key]}s")
+                return key, None, str(exc), 0.0
+            seconds = round(time.monotonic() - t, 1)
+            progress(f"ledger: wrote {part.describe(written)} in {seconds}s")
+            return key, written, None, seconds
+
+        for key, written, unsupported, seconds in self._each_part(write_part, self.parts):
+            if unsupported is not None:
+                record["not_offered"][key] = unsupported
+            else:
+                record["parts"][key], record["seconds"][key] = written, seconds
         record["written_s"] = round(time.monotonic() - t0, 1)
         self.record = record
         return record
+
+    @staticmethod
+    def _each_part(fn, parts):
+        """fn(key, value) for every part at once, results in the parts' order; the first error
+        raised (after all have ended) is raised here."""
+        with ThreadPoolExecutor(max_workers=len(parts) or 1, thread_name_prefix="ledger") as pool:
+            futures = [pool.submit(fn, key, value) for key, value in parts.items()]
+        return [f.result() for f in futures]
 
     @property
     def rados_pool(self):
@@ -73,17 +91,20 @@ class Ledger:
 
     # -- verifying ----------------------------------------------------------------------------------
     def verify(self):
+        """Every part read back and compared, the parts side by side (as they are written)."""
         t0 = time.monotonic()
-        findings = []
-        for key, rec in self.record["parts"].items():
+
+        def verify_part(key, rec):
             part = self.parts[key]
             found = Findings(part.kind, rec["count"], where=part.where(rec))
             try:
-                bounded(lambda p=part, r=rec, f=found: p.verify(r, f), what=f"verifying the ledger's {part.kind}",
+                bounded(lambda: part.verify(rec, found), what=f"verifying the ledger's {part.kind}",
                         timeout=self.io_timeout)
             except OperationTimeout:
                 found.error = f"reads did not complete within {self.io_timeout:.0f}s (I/O blocked)"
             except Exception as exc:  # noqa: BLE001 - a part that cannot be read is a finding
                 found.error = scrub(f"could not be read: {type(exc).__name__}: {exc}")
-            findings.append(found)
+            return found
+
+        findings = self._each_part(verify_part, self.record["parts"])
         return Verdict(findings, round(time.monotonic() - t0, 1), dict(self.record["not_offered"]))

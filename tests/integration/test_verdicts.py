@@ -64,7 +64,7 @@ def test_every_check_passes_on_a_healthy_cluster_and_leaves_it_as_it_was(live_cl
 
 def test_gate_fails_within_its_bound_naming_the_down_osd(live_cluster, existing, tmp_path):
     ceph = live_cluster.client()
-    # noout: the local cluster marks a dead OSD out after 10 s, re-replicates, and Ceph then says
+    # noout: the local cluster marks a dead OSD out after 5 s, re-replicates, and Ceph then says
     # HEALTH_OK (the gate would still name osd.2, but not Ceph's OSD_DOWN).
     ceph.ceph("osd", "set", "noout")
     try:
