@@ -10,6 +10,7 @@ from ceph_conformance.errors import Unsupported
 pytestmark = pytest.mark.baseline
 
 
+@pytest.mark.measures
 def test_rados_bench_baseline(ceph, target, namer, record_metric):
     try:
         pool = target.rbd_pool()

@@ -176,6 +176,7 @@ def test_raw_io_pattern_survives_a_fresh_attach(block_storage):
         f"{len(data)} of {size} bytes read)")
 
 
+@pytest.mark.measures
 def test_sequential_throughput_through_the_mounted_volume(database, record_metric, fio_profile):
     """Measures sequential write (with fsync) and uncached read of 256 MiB through the mounted
     volume, then fio on the same volume (kubestr's profile and the suite's own pattern,

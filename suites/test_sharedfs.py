@@ -31,6 +31,7 @@ def test_file_written_on_one_client_reads_identically_on_the_other(shared, size)
     assert not wrong, f"client A read other data than client B wrote: {wrong}"
 
 
+@pytest.mark.measures
 def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
     size = 64 * MiB
     data = random_bytes(size)

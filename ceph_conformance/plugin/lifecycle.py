@@ -14,6 +14,7 @@ from .. import options as opts
 from ..errors import SetupError
 from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
+from . import quiet
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .scheduling import CheckScope
 from .summary import ResultsHooks
@@ -65,6 +66,7 @@ def pytest_configure(config):
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
     config.pluginmanager.register(CheckScope(ctx), "ceph-conformance-check-scope")
+    config.pluginmanager.register(quiet, "ceph-conformance-quiet")  # measuring checks alone under -n
     if ctx.controller and _runs_checks(config):
         # Before pytest-html and JUnit configure (they create the report directory): a host that
         # cannot run the target gets one line, not a traceback, and no run directory or report.
@@ -244,4 +246,7 @@ def _results(ctx, session, cluster, gate_start, gate_end, usage, keep, teardown_
     }
     r["relative_to_rados_bench"] = results.relative_to_baseline(r["metrics"])
     r["fio"] = fio.summary(r["metrics"])
+    if r["fio"] is not None:  # under -n: whether each measuring check had the cluster to itself
+        r["fio"]["measured"] = [f"{c['nodeid'].split('::')[-1]}: {c['measured']}" for c in r["checks"]
+                                if c.get("measured")]
     return r

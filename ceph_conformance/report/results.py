@@ -46,6 +46,9 @@ class ResultsCollector:
             steps = metrics.steps(report.user_properties)
             if steps:
                 entry["steps"] = steps
+            quiet = [value for key, value in report.user_properties or () if key == "quiet"]
+            if quiet:  # under -n: did a measuring check have the cluster to itself (plugin/quiet.py)
+                entry["measured"] = quiet[-1]
 
     def counts(self):
         out = {}
@@ -65,7 +68,7 @@ class ResultsCollector:
         return rows
 
 
-MARKERS = {"health", "object", "block", "sharedfs", "scale", "removal", "disruptive", "smoke", "baseline"}
+MARKERS = {"health", "object", "block", "sharedfs", "scale", "removal", "disruptive", "smoke", "baseline", "measures"}
 BASELINE_WRITE, BASELINE_READ = "rados_bench_write", "rados_bench_seq_read"
 
 
