@@ -51,7 +51,9 @@ def test_ghost_keeps_its_tables_and_the_post_in_the_database_on_rbd(ghost_site, 
         cur.execute(f"SELECT email FROM `{name}`.users WHERE email = %s", (published.owner_email,))
         owner = cur.fetchone()
     title, status, feature_image = row
-    assert (title, status) == (published.post["title"], "published"), f"the post's row says {title!r}, {status!r}"
+    assert (title, status) == (published.post["title"], "published"), \
+        f"the post's row in {name}.posts says {title!r}, {status!r}; Ghost published {published.post['title']!r}, " \
+        f"'published'"
     image_name = published.image_url.rsplit("/", 1)[1]
     assert feature_image and feature_image.endswith(image_name), \
         f"the post's row names the feature image {feature_image!r}, not {image_name}"

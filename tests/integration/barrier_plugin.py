@@ -5,6 +5,9 @@ moment. With CCONF_SELFTEST_BARRIER=PATH:
   for PATH to exist.
 - CCONF_SELFTEST_BARRIER_CHECK=NAME: around the call of the first check whose id contains NAME:
   create PATH.before and wait for PATH.broken; afterwards create PATH.after and wait for PATH.healed.
+- CCONF_SELFTEST_BARRIER_CHECK=NAME0,NAME1,...: the same around the first check matching each
+  name, with PATH.<i>.before, PATH.<i>.broken, ... for the i-th name (barrier_paths), so one
+  suite run breaks several checks in turn.
 """
 
 import os
@@ -29,6 +32,13 @@ def _barrier():
     return Path(os.environ["CCONF_SELFTEST_BARRIER"])
 
 
+def barrier_paths(barrier, index, count):
+    """The files of the index-th of count names: PATH.before, .broken, .after, .healed for one name
+    (as ever); PATH.<index>.before, ... for each of several."""
+    base = f"{barrier}" if count == 1 else f"{barrier}.{index}"
+    return {phase: Path(f"{base}.{phase}") for phase in ("before", "broken", "after", "healed")}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session):
     result = yield
@@ -37,20 +47,26 @@ def pytest_runtestloop(session):
     return result
 
 
-_done = []
+_done = set()  # indexes of the names whose check has had its barrier
+
+
+def _names():
+    value = os.environ.get("CCONF_SELFTEST_BARRIER_CHECK", "")
+    return [name for name in value.split(",") if name]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_call(item):
-    name = os.environ.get("CCONF_SELFTEST_BARRIER_CHECK")
-    if not name or _done or name not in item.nodeid:
+    names = _names()
+    index = next((i for i, name in enumerate(names) if i not in _done and name in item.nodeid), None)
+    if index is None:
         return (yield)
-    _done.append(item.nodeid)
-    barrier = _barrier()
-    Path(f"{barrier}.before").touch()
-    _wait_for(Path(f"{barrier}.broken"))
+    _done.add(index)
+    paths = barrier_paths(_barrier(), index, len(names))
+    paths["before"].touch()
+    _wait_for(paths["broken"])
     try:
         return (yield)
     finally:
-        Path(f"{barrier}.after").touch()
-        _wait_for(Path(f"{barrier}.healed"))
+        paths["after"].touch()
+        _wait_for(paths["healed"])

@@ -13,6 +13,8 @@ from ceph_conformance.host import containers, loopdev, processes
 from ceph_conformance.host.mounts import mounts_under
 from ceph_conformance.waits import WaitTimeout, wait_for
 
+from .barrier_plugin import barrier_paths
+
 REPO = Path(__file__).resolve().parents[2]
 # The project's tests keep their runs apart from a user's default run root.
 RUN_ROOT = Path(os.environ.get("CCONF_SELFTEST_RUN_ROOT", "/var/tmp/ceph-conformance-selftest"))
@@ -25,6 +27,7 @@ class SuiteRun:
     results: dict | None
     report_dir: Path | None
     check_seconds: float | None = None
+    step_seconds: dict | None = None
 
     def check(self, name):
         """The results.json entry of a check, by function name (with parameters if any)."""
@@ -130,26 +133,42 @@ def break_during(report_dir, check, break_cluster, heal_cluster, *args, timeout=
 
     Fixtures are set up on a healthy cluster and torn down on a healed one, so the verdict is
     the check's own. break_cluster and heal_cluster get the suite's run directory (where its own
-    cluster lives, on the local target)."""
+    cluster lives, on the local target). The run's check_seconds is how long the check ran on
+    the broken cluster."""
+    return break_in_turn(report_dir, [(check, break_cluster, heal_cluster)], *args, timeout=timeout)
+
+
+def break_in_turn(report_dir, steps, *args, timeout=600):
+    """break_during for several checks in one suite run: steps are (check, break_cluster,
+    heal_cluster), in the order the suite runs those checks; each check runs on the cluster its
+    own break left and is healed before the next. step_seconds has how long each check ran
+    broken, by name (check_seconds: the first's)."""
+    assert steps and all(len(step) == 3 and "," not in step[0] for step in steps), steps
     barrier = Path(report_dir) / "barrier"
     suite = RunningSuite(report_dir, *args, "-p", "tests.integration.barrier_plugin",
-                         env={"CCONF_SELFTEST_BARRIER": str(barrier), "CCONF_SELFTEST_BARRIER_CHECK": check})
+                         env={"CCONF_SELFTEST_BARRIER": str(barrier),
+                              "CCONF_SELFTEST_BARRIER_CHECK": ",".join(name for name, _, _ in steps)})
+    seconds = {}
     try:
-        suite.wait_for_file(lambda: Path(f"{barrier}.before"), timeout=timeout)
-        run_dir = suite.run_dir()
-        try:
-            break_cluster(run_dir)
-        finally:
-            Path(f"{barrier}.broken").touch()
-        released = time.monotonic()
-        suite.wait_for_file(lambda: Path(f"{barrier}.after"), timeout=timeout)
-        check_seconds = time.monotonic() - released
-        try:
-            heal_cluster(run_dir)
-        finally:
-            Path(f"{barrier}.healed").touch()
+        run_dir = None
+        for index, (name, break_it, heal_it) in enumerate(steps):
+            paths = barrier_paths(barrier, index, len(steps))
+            suite.wait_for_file(lambda paths=paths: paths["before"], timeout=timeout)
+            run_dir = run_dir or suite.run_dir()
+            try:
+                break_it(run_dir)
+            finally:
+                paths["broken"].touch()
+            released = time.monotonic()
+            suite.wait_for_file(lambda paths=paths: paths["after"], timeout=timeout)
+            seconds[name] = time.monotonic() - released
+            try:
+                heal_it(run_dir)
+            finally:
+                paths["healed"].touch()
         run = suite.finish(timeout=timeout)
-        run.check_seconds = check_seconds  # how long the check ran on the broken cluster
+        run.check_seconds = seconds[steps[0][0]]  # how long the check ran on the broken cluster
+        run.step_seconds = seconds
         return run
     finally:
         suite.kill()
