@@ -46,6 +46,14 @@ def figures(results, wall_s=None):
     checks = results.get("checks") or []
     for c in checks:  # where the time goes, check by check
         out[f"check {c['nodeid'].split('::')[-1]} [s]"] = c.get("duration_s")
+    tools = {}  # Ceph's tools the checks ran, summed over all of them (results.json's tool_calls)
+    for c in checks:
+        for tool, used in (c.get("tool_calls") or {}).items():
+            n, s = tools.get(tool, (0, 0.0))
+            tools[tool] = (n + used["calls"], s + used["seconds"])
+    for tool, (n, s) in sorted(tools.items()):
+        out[f"{tool} calls, all checks [count]"] = n
+        out[f"{tool} calls, all checks [s]"] = round(s, 1)
     out["checks passed"] = sum(c["outcome"] == "passed" for c in checks)
     out["checks not passed"] = sum(c["outcome"] != "passed" for c in checks)
     return out

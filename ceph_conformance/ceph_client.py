@@ -28,7 +28,7 @@ class CephClient:
     def tool_bytes(self, tool, *args, input=None, timeout=None):
         """Run one of Ceph's tools; return its stdout as bytes. Raises CommandError on failure."""
         __tracebackhide__ = True
-        result = self.tools.run(tool, args, input=input, timeout=timeout or self.timeout)
+        result = self.tools.call(tool, args, input=input, timeout=timeout or self.timeout)
         if result.returncode != 0:
             said = result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
             raise CommandError(result.argv, result.returncode, said)
@@ -53,7 +53,7 @@ class CephClient:
         """`ceph ...` whose exit status is part of the answer (ok-to-stop): returncode, stdout and
         stderr (text)."""
         t = timeout or self.timeout
-        result = self.tools.run("ceph", [*self._connect_timeout(t), *args], timeout=t)
+        result = self.tools.call("ceph", [*self._connect_timeout(t), *args], timeout=t)
         return SimpleNamespace(returncode=result.returncode, stdout=result.stdout.decode(errors="replace"),
                                stderr=result.stderr.decode(errors="replace"))
 

@@ -41,7 +41,7 @@ class RadosObjects(Part):
             args = ["-p", pool, "get", name, "-",  # to stdout
                     f"--rados_osd_op_timeout={OP_TIMEOUT}", f"--rados_mon_op_timeout={OP_TIMEOUT}"]
             try:
-                result = tools.run("rados", args, timeout=OP_TIMEOUT + 30)
+                result = tools.call("rados", args, timeout=OP_TIMEOUT + 30)
             except CommandError as exc:
                 return name, "unreadable", str(exc)
             if result.returncode != 0:

@@ -14,7 +14,7 @@ from .. import options as opts
 from ..errors import SetupError
 from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
-from . import quiet
+from . import quiet, toolcalls
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .scheduling import CheckScope
 from .summary import ResultsHooks
@@ -67,6 +67,7 @@ def pytest_configure(config):
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
     config.pluginmanager.register(CheckScope(ctx), "ceph-conformance-check-scope")
     config.pluginmanager.register(quiet, "ceph-conformance-quiet")  # measuring checks alone under -n
+    config.pluginmanager.register(toolcalls, "ceph-conformance-tool-calls")  # each check's ceph commands
     if ctx.controller and _runs_checks(config):
         # Before pytest-html and JUnit configure (they create the report directory): a host that
         # cannot run the target gets one line, not a traceback, and no run directory or report.
