@@ -25,8 +25,8 @@ RBD_FUSE_DEFAULT_POOL = "rbd"
 def pool_args(pool):
     """rbd-fuse's arguments for pool: none for its default pool.
 
-    rbd-fuse (16.2.15, 18.2.7, 20.2.4 here) lets fuse_opt_parse store `-p`/`--poolname` (and `-s`) into
-    fields whose initial values are string literals ("rbd"). libfuse 3.17 changed fuse_opt_parse to
+    rbd-fuse (18.2.7, 20.2.4) lets fuse_opt_parse store `-p`/`--poolname` straight into its options,
+    whose pool field starts as the string literal "rbd". libfuse 3.17 changed fuse_opt_parse to
     free a `%s` option's previous value before storing the new one, so with libfuse >= 3.17 (Debian
     trixie's 3.17.2 under Ceph 18.2.7, forky's 3.18.3 under 20.2.4) rbd-fuse frees the literal and
     dies with SIGSEGV in fuse_opt_parse -> free before it mounts anything; libfuse 3.14 (bookworm,
