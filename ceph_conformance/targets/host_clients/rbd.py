@@ -18,6 +18,24 @@ from ...host.mounts import unmount
 from ...payload import MiB
 from ...waits import wait_for
 
+# rbd-fuse's pool when no -p is given.
+RBD_FUSE_DEFAULT_POOL = "rbd"
+
+
+def pool_args(pool):
+    """rbd-fuse's arguments for pool: none for its default pool.
+
+    rbd-fuse (18.2.7, 20.2.4) lets fuse_opt_parse store `-p`/`--poolname` straight into its options,
+    whose pool field starts as the string literal "rbd". libfuse 3.17 changed fuse_opt_parse to
+    free a `%s` option's previous value before storing the new one, so with libfuse >= 3.17 (Debian
+    trixie's 3.17.2 under Ceph 18.2.7, forky's 3.18.3 under 20.2.4) rbd-fuse frees the literal and
+    dies with SIGSEGV in fuse_opt_parse -> free before it mounts anything; libfuse 3.14 (bookworm,
+    Ceph 16.2.15) only stored the copy. `-r` is safe (its initial value is NULL) and `-c`/`-k` are
+    Ceph's own arguments, taken out of argv before fuse_opt_parse. Leaving `-p` out for the default
+    pool is the same mount on every version; another pool still needs `-p`.
+    """
+    return [] if pool == RBD_FUSE_DEFAULT_POOL else ["-p", pool]
+
 
 class RbdVolume:
     # A layer between rbd-fuse's image file and the loop device, or None. A callable
@@ -52,7 +70,7 @@ class RbdVolume:
     def map(self, timeout=60):
         """rbd-fuse + loop device: returns the block device."""
         self.fuse_dir.mkdir(parents=True, exist_ok=True)
-        argv = ["rbd-fuse", "-f", "-c", self.ceph.tools.conf, "-p", self.pool, "-r", self.image, self.fuse_dir]
+        argv = ["rbd-fuse", "-f", "-c", self.ceph.tools.conf, *pool_args(self.pool), "-r", self.image, self.fuse_dir]
         if self.ceph.tools.keyring:
             argv[4:4] = ["-k", self.ceph.tools.keyring]
         self.fuse_pid = self.ceph.tools.launcher.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir,
@@ -61,7 +79,12 @@ class RbdVolume:
 
         def probe():
             if not processes.is_alive(self.fuse_pid, str(self.fuse_dir)):
-                raise RuntimeError(f"rbd-fuse exited: {(self.work_dir / 'rbd-fuse.log').read_text()[-500:]}")
+                log = (self.work_dir / "rbd-fuse.log").read_text()
+                hint = ""
+                if self.pool != RBD_FUSE_DEFAULT_POOL and "fuse_opt_parse" in log:
+                    hint = (f"rbd-fuse crashed parsing `-p {self.pool}` (libfuse >= 3.17 frees rbd-fuse's built-in "
+                            f"default pool name): use --rbd-pool {RBD_FUSE_DEFAULT_POOL} with this rbd-fuse; ")
+                raise RuntimeError(f"rbd-fuse exited: {hint}{log[-500:]}")
             return image_file.exists(), f"{image_file} not there yet"
 
         wait_for(probe, what=f"rbd-fuse exposing {self.spec}", timeout=timeout, interval=0.2)
