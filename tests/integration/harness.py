@@ -74,6 +74,13 @@ def _collect(returncode, output, report_dir):
     return SuiteRun(returncode, output, results, latest.resolve() if latest.exists() else None)
 
 
+def _default_interrupt():
+    """The suite starts with Ctrl-C's default meaning, whatever this process inherited: a shell
+    that starts a job in the background (`.ci/run &`, nohup) makes it ignore SIGINT, and a suite
+    started ignoring SIGINT would never see the Ctrl-C a test sends it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RunningSuite:
     """A suite run in the background, for tests that interrupt or kill it."""
 
@@ -81,7 +88,8 @@ class RunningSuite:
         self.report_dir = report_dir
         self.before = set(RUN_ROOT.glob("*")) if RUN_ROOT.exists() else set()
         self.proc = subprocess.Popen(suite_command(report_dir, *args), cwd=REPO, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})})
+                                     stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
+                                     preexec_fn=_default_interrupt)
 
     def _until(self, probe, what, timeout):
         """probe() -> a value once there, else None; fails at once if the suite exited meanwhile."""
