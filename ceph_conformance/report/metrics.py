@@ -26,4 +26,9 @@ def parse(user_properties):
 
 
 def steps(user_properties):
-    return [json.loads(value) for key, value in user_properties or () if key == "step"]
+    return [json.loads(value) for value in values(user_properties, "step")]
+
+
+def values(user_properties, key):
+    """Every value a check recorded under key, in order."""
+    return [value for k, value in user_properties or () if k == key]

@@ -46,10 +46,10 @@ class ResultsCollector:
             steps = metrics.steps(report.user_properties)
             if steps:
                 entry["steps"] = steps
-            calls = [value for key, value in report.user_properties or () if key == "tool_calls"]
+            calls = metrics.values(report.user_properties, "tool_calls")
             if calls:  # Ceph's tools this check ran: {tool: {calls, seconds}} (plugin/toolcalls.py)
                 entry["tool_calls"] = json.loads(calls[-1])
-            quiet = [value for key, value in report.user_properties or () if key == "quiet"]
+            quiet = metrics.values(report.user_properties, "quiet")
             if quiet:  # under -n: did a measuring check have the cluster to itself (plugin/quiet.py)
                 entry["measured"] = quiet[-1]
 
