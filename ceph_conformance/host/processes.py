@@ -142,13 +142,15 @@ def _signal(pid, sig):
         pass
 
 
-def stop(pid, marker, timeout=15.0, grace=0.0):
+def stop(pid, marker, timeout=15.0, grace=0.0, kill=None):
     """SIGTERM, wait up to timeout, then SIGKILL. Returns 'gone' (was not running), 'exited' (ended
     by itself within grace), 'stopped', 'killed', or 'still running (<state>) after SIGKILL' when
     even that did not end it.
 
     grace: seconds to let a process that was already told to end another way (its FUSE mount
-    unmounted) finish on its own first; a signal could cut its clean shutdown short."""
+    unmounted) finish on its own first; a signal could cut its clean shutdown short.
+    kill: what to do instead of SIGKILL to pid past timeout (a container's: podman kill), after
+    which pid is given its own SIGKILL too."""
     if not is_alive(pid, marker) or pid in _protected():
         reap(pid)
         return "gone"
@@ -157,6 +159,8 @@ def stop(pid, marker, timeout=15.0, grace=0.0):
     _signal(pid, signal.SIGTERM)
     if _wait_gone(pid, timeout):
         return "stopped"
+    if kill is not None:
+        kill()
     _signal(pid, signal.SIGKILL)
     if _wait_gone(pid, 10.0):
         return "killed"
