@@ -140,10 +140,14 @@ def test_counter_under_lock_reaches_exact_total(shared):
     assert total == 2 * n, f"counter ended at {total} after {2 * n} locked increments from two clients"
 
 
+# Publishes at least rounds times and for at least seconds: a cluster whose MDS hands a file's caps
+# between clients quickly gets more publishes to be caught in the middle of; says how many it made.
 _PUBLISHER = textwrap.dedent("""
-    import hashlib, os, sys
-    directory, rounds = sys.argv[1], int(sys.argv[2])
-    for i in range(rounds):
+    import hashlib, os, sys, time
+    directory, rounds, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    i, start = 0, time.monotonic()
+    while i < rounds or time.monotonic() - start < seconds:
+        i += 1
         body = os.urandom(256 * 1024)
         tmp = os.path.join(directory, f".tmp-{i}")
         with open(tmp, "wb") as f:
@@ -151,11 +155,12 @@ _PUBLISHER = textwrap.dedent("""
             f.flush()
             os.fsync(f.fileno())
         os.rename(tmp, os.path.join(directory, "published"))
+    print(i)
 """)
 
 
 def test_atomic_publish_is_never_seen_partially(shared):
-    writer = shared.a.start(["python3", "-c", _PUBLISHER, ".", "12"])
+    writer = shared.a.start(["python3", "-c", _PUBLISHER, ".", "12", "3"])
     complete = torn = 0
     deadline = time.monotonic() + 120
     while writer.running() and time.monotonic() < deadline:
@@ -176,8 +181,10 @@ def test_atomic_publish_is_never_seen_partially(shared):
         pytest.fail(f"the publisher on client A did not finish: {writer.wait(10).output.strip()[-300:]!r}",
                     pytrace=False)
     assert result.returncode == 0, f"publisher failed: {result.output.strip()[-500:]}"
-    assert torn == 0, f"client B saw {torn} partial files out of {complete + torn} reads of a file renamed into place"
-    assert complete > 0, "client B never saw the published file"
+    published = result.output.strip()
+    assert torn == 0, (f"client B saw {torn} partial files out of {complete + torn} reads of a file renamed into "
+                       f"place {published} times")
+    assert complete > 0, f"client B never saw the file published {published} times"
 
 
 # Writes 1 MiB chunks with fsync until refused; says how far it got and with which errno.

@@ -85,6 +85,11 @@ admin_socket = {run_dir}/run/$name.asok
 admin_socket = {run_dir}/run/$name.asok
 [mds]
 admin_socket = {run_dir}/run/$name.asok
+# When one client renames or rewrites a file another client has open, the MDS finishes handing the
+# file's caps over at its next tick (every 5 s by default): measured with ceph-fuse, a rename on
+# client A while client B read the file stalled 4-5 s (1 s with a 1 s tick). A quarter second: 12
+# such publishes took 14 s, now 0.4 s; the MinIO checks on CephFS went from 28 and 21 s to 4 and 3 s.
+mds_tick_interval = 0.25
 [client]
 admin_socket = {run_dir}/run/$name.$pid.asok
 """
