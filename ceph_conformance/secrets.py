@@ -59,7 +59,10 @@ def scrub(text: str) -> str:
     for secret in sorted(_all_secrets(), key=len, reverse=True):
         text = text.replace(secret, MASK)
     # cephx keys look alike everywhere; mask any that slip through unregistered.
-    return _CEPHX_KEY.sub(MASK, text)
+    text = _CEPHX_KEY.sub(MASK, text)
+    # A presigned URL is a bearer credential until it expires, and RGW's access log records each
+    # one it is asked for: its signature (SigV4 or V2) and any session token go.
+    return _URL_SIGNATURE.sub(lambda m: m.group(1) + MASK, text)
 
 
 def contains_secret(text: str) -> bool:
@@ -67,6 +70,7 @@ def contains_secret(text: str) -> bool:
 
 
 _CEPHX_KEY = re.compile(r"\bAQ[A-Za-z0-9+/]{36}==")
+_URL_SIGNATURE = re.compile(r"([?&](?:X-Amz-Signature|Signature|X-Amz-Security-Token)=)[^&\s\"'<>]+", re.IGNORECASE)
 
 
 def write_private(path, text):

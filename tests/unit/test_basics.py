@@ -20,6 +20,16 @@ def test_scrub_masks_registered_secrets_and_any_cephx_key():
     assert secrets.contains_secret(text) and not secrets.contains_secret("nothing here")
 
 
+def test_scrub_masks_the_signature_of_presigned_urls_as_rgw_logs_them():
+    v4 = ('"PUT /b/up?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F20261201%2Fus-east-1%2Fs3%2Faws4_request'
+          '&X-Amz-Date=20261201T183848Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host'
+          '&X-Amz-Signature=5140bef0de670c80780f5b3a5171aab2d0c1d0fd7edbda6e389769c267addfc7 HTTP/1.1" 200')
+    v2 = "GET /b/k?AWSAccessKeyId=AK&Signature=40t7aPS4DsLehCOm7C%2FU0%2F5Vqjs%3D&Expires=1796150500 HTTP/1.1"
+    assert secrets.scrub(v4).endswith("&X-Amz-Signature=*** HTTP/1.1\" 200") and "5140bef0" not in secrets.scrub(v4)
+    assert secrets.scrub(v2) == "GET /b/k?AWSAccessKeyId=AK&Signature=***&Expires=1796150500 HTTP/1.1"
+    assert secrets.scrub("x-amz-signedheaders=host;x-amz-date") == "x-amz-signedheaders=host;x-amz-date"
+
+
 def test_run_names_are_unique_lowercase_and_fit_s3_bucket_rules():
     rid = new_run_id()
     assert valid_run_id(rid)
