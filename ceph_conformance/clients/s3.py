@@ -168,9 +168,7 @@ CONNECTION_ERRORS = (
 def describe_unreachable(exc):
     """A one-line failure for an S3 endpoint that cannot be reached or does not answer, or None if
     exc is not that."""
-    import urllib.error
-
-    from .web import NoAnswer
+    from .web import NoAnswer, Unreachable
 
     if isinstance(exc, botocore.exceptions.ReadTimeoutError):
         return (f"S3 endpoint accepted the request but did not answer: {exc} (each S3 operation is bounded "
@@ -179,8 +177,8 @@ def describe_unreachable(exc):
         return f"S3 endpoint accepted the request but did not answer: {exc}"
     if isinstance(exc, CONNECTION_ERRORS):
         return f"S3 endpoint unreachable: {exc}. Is RGW running and listening there?"
-    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
-        return f"S3 endpoint unreachable over plain HTTP: {exc.reason}. Is RGW running and listening there?"
+    if isinstance(exc, Unreachable):
+        return f"S3 endpoint unreachable over plain HTTP: {exc}. Is RGW running and listening there?"
     return None
 
 

@@ -11,7 +11,7 @@ from importlib import resources
 
 OTHER = "other"
 # Worst first: a cell shows the worst outcome among its checks.
-SEVERITY = ("error", "failed", "skipped", "passed")
+SEVERITY = ("error", "failed", "skipped", "xfailed", "passed")
 
 
 # The areas whose checks the report also sums up by group.
@@ -157,7 +157,7 @@ class Group:
             return "pass"
         if counts["skipped"] == len(self.checks):
             return "skipped"
-        bad = [f"{counts[o]} {o}" for o in ("failed", "error", "skipped") if counts[o]]
+        bad = [f"{counts[o]} {o}" for o in ("failed", "error", "skipped", "xfailed") if counts[o]]
         return ", ".join(bad)
 
 

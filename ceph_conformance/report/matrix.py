@@ -176,7 +176,7 @@ def _fmt(value):
 
 def _verdict_text(results):
     counts = results.get("counts") or {}
-    parts = [f"{counts[o]} {o}" for o in ("passed", "failed", "error", "skipped") if counts.get(o)]
+    parts = [f"{counts[o]} {o}" for o in ("passed", "failed", "error", "skipped", "xfailed") if counts.get(o)]
     if not (results.get("cluster") or {}).get("ok", False):
         parts.insert(0, "no cluster")
     if results.get("gate_end") and not results["gate_end"].get("ok"):

@@ -135,7 +135,9 @@ def _verdict(results, counts):
             what += ": the run left the cluster unhealthy"
         return {"ok": False, "text": what}
     return {"ok": True, "text": f"conformant: {counts.get('passed', 0)} checks passed"
-            + (f", {counts['skipped']} skipped" if counts.get("skipped") else "")}
+            + (f", {counts['skipped']} skipped" if counts.get("skipped") else "")
+            + (f", {counts['xfailed']} xfailed (known defects of the version under test)"
+               if counts.get("xfailed") else "")}
 
 
 def render_run_page(results, pytest_html=None):

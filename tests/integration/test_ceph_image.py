@@ -67,3 +67,25 @@ def test_a_crashed_runs_containers_are_swept_and_only_they(tmp_path, image):
         suite.kill()
         if neighbour:
             containers.remove_owned(f"{run_dir}x", stop_timeout=2)
+
+
+@pytest.fixture(scope="module")
+def tentacle_image():
+    if not containers.available():
+        pytest.skip("podman is not installed (Debian package podman): `make deps`")
+    return ensure_ceph_image("forky", progress=lambda msg: print(f"[ceph-image] {msg}"))
+
+
+def test_a_known_defect_fails_on_a_release_that_has_its_fix(tmp_path, tentacle_image):
+    # RGW 20.2.4 refuses x-amz-* headers a presigned PUT was not signed with; rgw_sigv4_insecure puts
+    # back the behaviour of 16.2 and 18.2, where the check reports a known defect (xfailed). On 20.2.4
+    # the same answer is a failure that says what the gateway took.
+    run = run_suite(tmp_path / "reports", "-k", "presigned_put", "--nodes", "3", f"--ceph-image={tentacle_image}",
+                    "-p", "tests.integration.insecure_sigv4", timeout=600)
+    assert run.returncode == 1, run
+    assert run.check("test_presigned_put_with_plain_http")["outcome"] == "passed"
+    bound = run.check("test_presigned_put_is_bound_to_the_headers_it_was_signed_with")
+    assert bound["outcome"] == "failed" and (
+        "a presigned PUT with an x-amz-meta-admin header it was not signed with got HTTP 200, expected 403; the "
+        "object's metadata is now {") in bound["message"], bound
+    assert leftovers(RUN_ROOT / run.results["run_id"]) == []

@@ -155,7 +155,9 @@ SEMANTIC_CASES = {
            "test_tags_given_on_put_via_header": "tags given with x-amz-tagging on PUT came back as []"}),
          (s3_proxy.accept_forged_presigned_puts,
           {"test_presigned_put_with_plain_http": "a presigned PUT with a broken signature got HTTP 200, expected "
-                                                 "403"}),
+                                                 "403",
+           "test_presigned_put_is_bound_to_the_headers_it_was_signed_with":
+               "a presigned PUT sent with another Content-Type got HTTP 200, expected 403"}),
          # Aborts answered 204 and never made (the proxy's refuse hook answers them itself).
          (None, {"test_aborted_upload_is_gone": "the aborted upload is still listed"})],
         s3_proxy.pretend_aborts),
@@ -171,5 +173,5 @@ def test_semantics_checks_name_what_a_gateway_got_wrong(live_cluster, existing, 
         args = [proxy.endpoint if a == live_cluster.rgw_endpoint else a for a in existing]
         run = run_suite(tmp_path, "-m", "object", SEMANTICS, *args, timeout=300)
     assert proxy.altered > 0, f"the proxy changed no answer in case {case}"
-    assert_exactly_these_failed(run, case, expected, checks_in_run=20)
+    assert_exactly_these_failed(run, case, expected, checks_in_run=21)
     assert_nothing_of_the_run_in_rgw(live_cluster, run)

@@ -2,11 +2,11 @@
 
 import socket
 import threading
-import urllib.error
 
 import pytest
 
 from ceph_conformance.bounded import OperationTimeout, bounded, settle_abandoned
+from ceph_conformance.clients.web import Unreachable
 from ceph_conformance.plugin.execution import one_line_failure
 
 
@@ -34,7 +34,7 @@ def test_a_finished_operation_leaves_nothing_to_settle():
 
 
 def test_unreachable_endpoint_is_said_only_for_object_checks():
-    exc = urllib.error.URLError(ConnectionRefusedError(111, "Connection refused"))
+    exc = Unreachable("GET http://127.0.0.1:1/: Connection refused")
     assert "S3 endpoint unreachable" in one_line_failure(exc, object_check=True)
     # A web app on CephFS that refuses connections is not RGW: its own traceback and message stand.
     assert one_line_failure(exc, object_check=False) is None

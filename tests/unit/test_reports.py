@@ -31,6 +31,19 @@ def test_collector_keeps_one_entry_per_check_with_outcome_duration_and_metrics()
     assert c.all_metrics()[0]["check"] == "suites/test_object.py::test_a"
 
 
+def test_an_xfail_is_recorded_as_a_known_defect_with_what_the_check_saw():
+    c = results.ResultsCollector()
+    nodeid = "suites/test_object_semantics.py::test_presigned_put_is_bound_to_the_headers_it_was_signed_with"
+    c.add(report(nodeid, "setup", "passed"))
+    call = report(nodeid, "call", "skipped", longrepr=("x.py", 1, "Skipped"))
+    call.wasxfail = "known defect of rgw 16.2.15 (fixed in 20.2.4): HTTP 200, expected 403"
+    c.add(call)
+    c.add(report(nodeid, "teardown", "passed"))
+    entry = c.checks[nodeid]
+    assert entry["outcome"] == "xfailed" and entry["message"] == call.wasxfail
+    assert c.counts() == {"xfailed": 1}
+
+
 def test_time_to_health_ok_adds_bring_up_and_gate_wait():
     assert results.time_to_health_ok({"ok": True, "seconds": 20.04}, {"ok": True, "waited_s": 6.0}) == 26.0
     assert results.time_to_health_ok({"ok": True, "seconds": 20}, {"ok": False, "waited_s": 300}) is None
