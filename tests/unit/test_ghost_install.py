@@ -7,6 +7,7 @@ import pytest
 
 from ceph_conformance.errors import SetupError
 from ceph_conformance.host import npminstall, processes
+from ceph_conformance.waits import wait_for
 
 
 @pytest.mark.parametrize(("version", "ok"), [
@@ -42,8 +43,15 @@ def test_an_apps_password_is_in_its_environment_never_on_its_command_line(tmp_pa
     pid = processes.start(["sleep", "30"], tmp_path / "log", tmp_path, env={"database__connection__password": secret},
                           cwd=tmp_path)
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            assert secret.encode() not in f.read()
+        # Popen returns once the child's exec has begun (vfork), which can be before the kernel has
+        # laid out its new arguments and environment: /proc reads them empty until then.
+        def exec_done():
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+            return cmdline == b"sleep\x0030\x00", cmdline
+
+        cmdline = wait_for(exec_done, what=f"process {pid} to show its command line", timeout=10, interval=0.05)
+        assert secret.encode() not in cmdline
         with open(f"/proc/{pid}/environ", "rb") as f:
             env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
         assert env[b"database__connection__password"] == secret.encode()
