@@ -4,7 +4,13 @@ Each test breaks the live cluster right before one check runs and heals it right
 verdict is that check's own: not the gate's, and not a hang.
 """
 
+import hashlib
+import os
+import re
+import threading
+import time
 
+from .client_views import Overmount, client_mounts, only
 from .harness import break_during, until_health_says
 
 IO_BOUND = 25
@@ -76,3 +82,47 @@ def test_block_check_fails_within_its_bound_when_io_blocks(live_cluster, existin
     # names the PGs that are not active, and the down OSD.
     assert "PGs not active (their I/O waits):" in message and "osd.1" in message, message
     assert run.check_seconds < IO_BOUND + 15, run.check_seconds
+
+
+ATOMIC = "test_atomic_publish_is_never_seen_partially"
+
+
+def test_atomic_publish_check_fails_when_the_other_client_sees_a_file_before_it_is_whole(
+        live_cluster, existing, tmp_path):
+    """Client B's view of the check's directory is replaced by one where the file is rewritten in
+    place, half of it at a time, as a filesystem without atomic rename would show it: B's reads catch
+    it half written, and the check says how many."""
+    view, stop = Overmount(), threading.Event()
+    fake = tmp_path / "in-place"
+    fake.mkdir()
+
+    def rewrite_in_place():
+        while not stop.is_set():
+            body = os.urandom(256 * 1024)
+            with open(fake / "published", "wb") as f:
+                f.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body[:128 * 1024])
+                f.flush()
+                time.sleep(0.05)
+                f.write(body[128 * 1024:])
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=rewrite_in_place, daemon=True)
+
+    def break_it(run_dir):
+        _, b = client_mounts(run_dir)
+        writer.start()
+        view.bind(fake, only(b.glob(f"*/{ATOMIC}"), f"directory of {ATOMIC} on client B"))
+
+    def heal(_run_dir):
+        view.heal()
+        stop.set()
+        if writer.is_alive():
+            writer.join(10)
+
+    try:
+        run = break_during(tmp_path, ATOMIC, break_it, heal, "-m", "sharedfs", "-k", "atomic", *existing)
+    finally:
+        heal(None)
+    message = _failed_check(run, ATOMIC)
+    assert re.search(r"client B saw [1-9]\d* partial files out of \d+ reads of a file renamed into place \d+ "
+                     r"times", message), message
