@@ -4,6 +4,8 @@ here Debian trixie's Ceph 18.2.7, built by `make ceph-image` when podman lacks i
 A run on it passes the health checks and a block check (the image's rbd-fuse exposing an RBD image:
 it crashed under libfuse 3.17 when given `-p`), and reports the image's Ceph; a run that crashes leaves its
 containers running, and the sweep removes exactly those, not a container of a neighbouring path.
+On forky's Ceph 20.2.4 (its image built the same way), a known defect of 16.2 and 18.2 brought back
+by a setting fails the check instead of being reported as known.
 """
 
 import subprocess
