@@ -14,7 +14,7 @@ from .. import options as opts
 from ..errors import SetupError
 from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
-from . import quiet, toolcalls
+from . import quiet, serial_ast, toolcalls
 from .context import RUN_KEY, RunContext, context, selects_suites
 from .scheduling import CheckScope
 from .summary import ResultsHooks
@@ -62,6 +62,7 @@ def pytest_configure(config):
     run_id = worker_input["ceph_run_id"] if worker_input else new_run_id()
     run = Run(run_id, Path(options.run_root) / run_id, Path(options.report_dir) / run_id, worker_id())
     secrets.share(run.session_dir / "secrets")  # every process of the run masks every process's secrets
+    serial_ast.install()  # checks use threads; CPython 3.11's ast.parse is not safe in two at once
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
