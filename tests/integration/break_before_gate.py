@@ -4,21 +4,15 @@ then cannot pass, in whichever xdist worker runs the first check."""
 
 import pytest
 
-from ceph_conformance.plugin import context
-from ceph_conformance.targets.local.cluster import LocalCluster
+from .once_before_checks import once_before_checks
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    ctx = context(item.config)
-    if ctx is not None and ctx.is_check(item):
-        session = ctx.session()
-        if session.cluster()["ok"]:
-            session.once("broken-before-gate.json", 300, lambda: _break(ctx.run.run_dir))
+    once_before_checks(item, "broken-before-gate.json", _break)
     return (yield)
 
 
-def _break(run_dir):
-    cluster = LocalCluster(run_dir / "cluster")
+def _break(cluster):
     cluster.client().ceph("osd", "set", "noout")
     return {"osd.0": cluster.stop_daemon("osd.0")}

@@ -5,22 +5,16 @@ defect the presigned checks know on those releases, on a release that has the fi
 
 import pytest
 
-from ceph_conformance.plugin import context
-from ceph_conformance.targets.local.cluster import LocalCluster
+from .once_before_checks import once_before_checks
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    ctx = context(item.config)
-    if ctx is not None and ctx.is_check(item):
-        session = ctx.session()
-        if session.cluster()["ok"]:
-            session.once("insecure-sigv4.json", 300, lambda: _break(ctx.run.run_dir))
+    once_before_checks(item, "insecure-sigv4.json", _break)
     return (yield)
 
 
-def _break(run_dir):
-    cluster = LocalCluster(run_dir / "cluster")
+def _break(cluster):
     cluster.client().ceph("config", "set", "client.rgw.a", "rgw_sigv4_insecure", "true")
     stopped = cluster.stop_daemon("client.rgw.a", timeout=3)
     cluster.start_daemon("client.rgw.a")
