@@ -82,8 +82,11 @@ except OSError as e:
     sys.exit(3)
 """
 
-# Runs argv in the client's directory; the pid it writes is the program's own (exec keeps it).
-RUNNER = 'cd "$1" && echo $$ > "$2" && shift 2 && exec "$@" 2>&1'
+# Runs argv in the client's directory and writes the program's pid for kill(); the shell stays to
+# remove that file when the program ends, killed or not. A background job's stdin is /dev/null in sh,
+# so the caller's input goes to it through fd 3.
+RUNNER = ('cd "$1" || exit 126; pid_file=$2; shift 2; exec 3<&0; "$@" <&3 3<&- 2>&1 & '
+          'echo $! > "$pid_file"; wait $!; rc=$?; rm -f "$pid_file"; exit $rc')
 
 
 class RookSharedFilesystem(SharedFilesystem):

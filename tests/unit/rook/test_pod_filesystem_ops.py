@@ -7,6 +7,7 @@ are the same bytes exec'd in a pod; that CephFS behaves is the conformance check
 import errno
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,6 +95,9 @@ def test_programs_run_in_the_directory_with_input_and_can_be_killed(client):
     t0 = time.monotonic()
     program.kill()
     assert not program.running() and time.monotonic() - t0 < 10
+    assert program.result.returncode == 137  # the shell's report of SIGKILL
+    # each program's pid file is gone once it ended, on its own or killed
+    assert list(Path("/tmp").glob(f"cconf-program-*-{id(client)}.pid")) == []
 
 
 def test_the_raw_devices_direct_io_program_writes_and_reads_at_offsets(tmp_path_factory):
