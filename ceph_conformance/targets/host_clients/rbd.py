@@ -16,7 +16,12 @@ from ...errors import CommandError
 from ...host import loopdev, processes
 from ...host.mounts import unmount
 from ...payload import MiB
-from ...waits import wait_for
+from ...waits import WaitTimeout, wait_for
+
+# A fenced client's blocklist entry: removed once its watch is gone, this bounds it if the run dies.
+FENCE_EXPIRY_S = 300
+# The OSDs drop a blocklisted client's watches at their next map; the watch's own timeout is 30 s.
+FENCE_WAIT_S = 30
 
 # rbd-fuse's pool when no -p is given.
 RBD_FUSE_DEFAULT_POOL = "rbd"
@@ -54,6 +59,7 @@ class RbdVolume:
         self.device = None
         self.fuse_pid = None
         self.layer = None
+        self.fenced = False  # whether the last crash() fenced the killed client
 
     @property
     def spec(self):
@@ -70,9 +76,11 @@ class RbdVolume:
     def map(self, timeout=60):
         """rbd-fuse + loop device: returns the block device."""
         self.fuse_dir.mkdir(parents=True, exist_ok=True)
-        argv = ["rbd-fuse", "-f", "-c", self.ceph.tools.conf, *pool_args(self.pool), "-r", self.image, self.fuse_dir]
-        if self.ceph.tools.keyring:
-            argv[4:4] = ["-k", self.ceph.tools.keyring]
+        tools = self.ceph.tools
+        argv = ["rbd-fuse", "-f", "-c", tools.conf, "-n", tools.name, *pool_args(self.pool), "-r", self.image,
+                self.fuse_dir]
+        if tools.keyring:
+            argv[4:4] = ["-k", tools.keyring]
         self.fuse_pid = self.ceph.tools.launcher.start(argv, self.work_dir / "rbd-fuse.log", self.fuse_dir,
                                                        self.fuse_dir)
         image_file = self.fuse_dir / self.image
@@ -134,9 +142,12 @@ class RbdVolume:
         device detached, the dead FUSE mount removed. attach() then starts afresh."""
         if self.layer:
             self.layer.kill()
+        dead_client = None
         if self.fuse_pid:
+            dead_client = self._sole_watcher()
             self.ceph.tools.launcher.kill(self.fuse_pid, str(self.fuse_dir))
             self.fuse_pid = None
+            self.fenced = self._fence(dead_client)
         unmount(self.mountpoint, busy_timeout=10, lazy=True)
         if self.device:
             loopdev.detach(self.device)
@@ -145,6 +156,41 @@ class RbdVolume:
             self.layer.stop()  # its mount, now dead
             self.layer = None
         unmount(self.fuse_dir, busy_timeout=10, lazy=True)
+
+    def _sole_watcher(self):
+        """The address the image is watched from while this volume's rbd-fuse has it open, or None
+        when that is not the only watch (another client's must not be fenced with it)."""
+        try:
+            watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+        except CommandError:
+            return None
+        return watchers[0]["address"] if len(watchers) == 1 else None
+
+    def _fence(self, address):
+        """Blocklist the killed client until the OSDs have dropped its watch, as a node's fencing
+        does (ceph-csi's NetworkFence, rbd's lock break). Unfenced, the OSDs keep a dead client's
+        watch for osd_client_watch_timeout (30 s), and every rbd call that notifies the image's
+        watchers (snap create, protect, clone, resize) waits 5 s for it to answer. The entry is
+        removed at once after; its expiry bounds it should this run die in between. Returns whether
+        it fenced: a keyring without the capability leaves the watch to time out, as before."""
+        if address is None:
+            return False
+        try:
+            self.ceph.ceph("osd", "blocklist", "add", address, str(FENCE_EXPIRY_S))
+        except CommandError:
+            return False
+        try:
+            wait_for(lambda: self._watch_gone(address), what=f"the OSDs to drop {address}'s watch on {self.spec}",
+                     timeout=FENCE_WAIT_S, interval=0.2)
+        except WaitTimeout:
+            pass  # it times out on its own, as unfenced
+        finally:
+            self.ceph.ceph("osd", "blocklist", "rm", address)
+        return True
+
+    def _watch_gone(self, address):
+        watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+        return all(w["address"] != address for w in watchers), f"watchers: {watchers}"
 
     # -- image operations -----------------------------------------------------------------------
     def grow(self, size_bytes):
