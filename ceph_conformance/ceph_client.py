@@ -4,6 +4,7 @@ target's CephTools (dataplane/tools.py): a subprocess here, an exec in a toolbox
 import json
 from types import SimpleNamespace
 
+from .dataplane import ceph_session
 from .errors import CommandError
 
 
@@ -28,7 +29,10 @@ class CephClient:
     def tool_bytes(self, tool, *args, input=None, timeout=None):
         """Run one of Ceph's tools; return its stdout as bytes. Raises CommandError on failure."""
         __tracebackhide__ = True
-        result = self.tools.call(tool, args, input=input, timeout=timeout or self.timeout)
+        t = timeout or self.timeout
+        result = ceph_session.run_ceph(self.tools, args, input, t) if tool == "ceph" else None
+        if result is None:
+            result = self.tools.call(tool, args, input=input, timeout=t)
         if result.returncode != 0:
             said = result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
             raise CommandError(result.argv, result.returncode, said)
@@ -53,7 +57,8 @@ class CephClient:
         """`ceph ...` whose exit status is part of the answer (ok-to-stop): returncode, stdout and
         stderr (text)."""
         t = timeout or self.timeout
-        result = self.tools.call("ceph", [*self._connect_timeout(t), *args], timeout=t)
+        args = [*self._connect_timeout(t), *args]
+        result = ceph_session.run_ceph(self.tools, args, None, t) or self.tools.call("ceph", args, timeout=t)
         return SimpleNamespace(returncode=result.returncode, stdout=result.stdout.decode(errors="replace"),
                                stderr=result.stderr.decode(errors="replace"))
 

@@ -7,6 +7,7 @@ its state and the OSDs it last lived on.
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ..dataplane.ceph_session import rados_object
 from ..errors import CommandError
 from ..payload import sha256
 from .base import Part, payload, sizes_rng
@@ -28,7 +29,11 @@ class RadosObjects(Part):
         for n in range(COUNT):
             name = f"obj-{n:03d}"
             data = payload(rng, 4 * 1024, 256 * 1024)
-            ceph.tool_bytes("rados", "-p", pool, "put", name, "-", input=data, timeout=120)  # from stdin
+            put = rados_object(ceph.tools, "put", pool, name, data, timeout=120)
+            if put is None:  # no session: the tool, from stdin
+                ceph.tool_bytes("rados", "-p", pool, "put", name, "-", input=data, timeout=120)
+            elif put.returncode != 0:
+                raise CommandError(put.argv, put.returncode, put.stderr.decode(errors="replace"))
             objects[name] = sha256(data)
         return {"pool": pool, "count": COUNT, "objects": objects}
 
@@ -41,7 +46,9 @@ class RadosObjects(Part):
             args = ["-p", pool, "get", name, "-",  # to stdout
                     f"--rados_osd_op_timeout={OP_TIMEOUT}", f"--rados_mon_op_timeout={OP_TIMEOUT}"]
             try:
-                result = tools.call("rados", args, timeout=OP_TIMEOUT + 30)
+                # A session's reads have the same OSD op timeout (ceph_session.OSD_OP_TIMEOUT).
+                result = rados_object(tools, "get", pool, name, timeout=OP_TIMEOUT + 30) \
+                    or tools.call("rados", args, timeout=OP_TIMEOUT + 30)
             except CommandError as exc:
                 return name, "unreadable", str(exc)
             if result.returncode != 0:

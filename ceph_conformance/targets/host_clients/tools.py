@@ -37,6 +37,11 @@ class HostCephTools(CephTools):
         """The argv that runs tool with args (interactive: it reads stdin)."""
         return [tool, *args]
 
+    def session_argv(self, program, launch, connect_timeout, osd_op_timeout):
+        """How dataplane/ceph_session.py starts its program under this identity, where the tools run."""
+        return self.command("sh", ["-c", launch, "sh", program, self.conf, self.name, self.keyring or "",
+                                   str(connect_timeout), str(osd_op_timeout)], interactive=True)
+
     def run(self, tool, args, *, input=None, timeout=60.0):
         __tracebackhide__ = True
         argv = self.command(tool, [*self.identity_args(), *(str(a) for a in args)], interactive=input is not None)

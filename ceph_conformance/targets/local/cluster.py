@@ -17,6 +17,7 @@ from pathlib import Path
 from ...ceph_client import CephClient
 from ...clients.web import http_get
 from ...commands import run
+from ...dataplane.ceph_session import close_sessions
 from ...errors import SetupError
 from ...host import loopdev, processes
 from ...host.ports import free_port, port_in_use
@@ -438,6 +439,7 @@ class LocalCluster:
     def tear_down(self, progress=print, remove_dir=True):
         """Stop every daemon in dependency order, bounded; then sweep whatever of the run remains."""
         t0 = time.monotonic()
+        close_sessions(self.conf)  # this process's librados sessions with the cluster, before its mons go
         daemons = self.state.get("daemons", {})
         for prefix in STOP_ORDER:
             names = [n for n in daemons if n.startswith(prefix)]
