@@ -28,6 +28,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from .. import toolstats
 from ..errors import CommandError
+from ..host.processes import OWNER_ENV
 from .tools import ToolResult
 
 # Runs in Ceph's Python: argv conf, name, keyring ("" for none), connect timeout, OSD op timeout.
@@ -145,10 +146,12 @@ class SessionUnavailable(Exception):
 class CephSession:
     """PROGRAM running under the tools' identity; requests from any thread, answered by id."""
 
-    def __init__(self, argv, what):
+    def __init__(self, argv, what, owner=None):
         self.what = what
+        # Marked as the run's own processes are (host/processes.py), so a sweep of the run finds it.
+        env = {**os.environ, OWNER_ENV: str(owner)} if owner else None
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, env=env)
         self._ids = iter(range(1, 1 << 62))
         self._pending: dict[int, Future] = {}
         self._lock = threading.Lock()
@@ -241,7 +244,7 @@ def session_for(tools):
         if isinstance(known, float) and time.monotonic() < known:
             return None
         try:
-            session = CephSession(argv, "ceph session")
+            session = CephSession(argv, "ceph session", owner=getattr(tools, "conf", None))
         except (SessionUnavailable, OSError):
             _SESSIONS[key] = time.monotonic() + RETRY_AFTER
             return None

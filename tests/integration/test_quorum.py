@@ -3,6 +3,7 @@
 saying so. The live cluster has production's three mons; it is healed after each test."""
 
 import json
+import re
 import time
 
 from ceph_conformance.commands import run
@@ -82,7 +83,10 @@ def test_without_quorum_the_check_fails_within_its_bound_saying_so(live_cluster,
                        "-m", "health", "-k", "quorum", *existing)
     check = run.check("test_mons_in_quorum")
     assert check["outcome"] == "failed", (check, run)  # a verdict, not an error in the suite
-    assert check["message"].startswith(f"monitors out of quorum:\n  - {NO_QUORUM}: `ceph status` "), check
+    # Which of the probe's commands goes unanswered first depends on the client: a new `ceph` tool
+    # cannot authenticate without quorum, a session already connected may still hear the one mon.
+    assert re.match(rf"monitors out of quorum:\n  - {re.escape(NO_QUORUM)}: `ceph [a-z ]+` did not answer within \d+s",
+                    check["message"]), check
     assert "Traceback" not in check["message"], check
     assert run.check_seconds < 30 + 15, run.check_seconds  # one bounded CLI call, not a hang
     assert run.results["gate_start"]["ok"] and run.results["gate_end"]["ok"], run
