@@ -147,7 +147,6 @@ class CephSession:
     """PROGRAM running under the tools' identity; requests from any thread, answered by id."""
 
     def __init__(self, argv, what, owner=None):
-        self.what = what
         # Marked as the run's own processes are (host/processes.py), so a sweep of the run finds it.
         env = {**os.environ, OWNER_ENV: str(owner)} if owner else None
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -162,10 +161,10 @@ class CephSession:
             hello = self._ready.result(CONNECT_TIMEOUT + 20)
         except FutureTimeout:
             self.close()
-            raise SessionUnavailable(f"no answer within {CONNECT_TIMEOUT + 20}s") from None
+            raise SessionUnavailable(f"{what}: no answer within {CONNECT_TIMEOUT + 20}s") from None
         if not hello.get("ready"):
             self.close()
-            raise SessionUnavailable(hello.get("error", "it ended"))
+            raise SessionUnavailable(f"{what}: {hello.get('error', 'it ended')}")
 
     def _read(self):
         for line in self.proc.stdout:

@@ -142,9 +142,8 @@ class RbdVolume:
         device detached, the dead FUSE mount removed. attach() then starts afresh."""
         if self.layer:
             self.layer.kill()
-        dead_client = None
         if self.fuse_pid:
-            dead_client = self._sole_watcher()
+            dead_client = self._sole_watcher()  # its address: the image's one watcher while it lives
             self.ceph.tools.launcher.kill(self.fuse_pid, str(self.fuse_dir))
             self.fuse_pid = None
             self.fenced = self._fence(dead_client)
