@@ -233,8 +233,7 @@ def session_for(tools):
     """The session for these tools' identity, started if need be; None when there is none."""
     if os.environ.get("CCONF_TOOLS_ONLY"):  # every command through the tools, for comparison
         return None
-    argv = tools.session_argv(PROGRAM, LAUNCH, CONNECT_TIMEOUT, OSD_OP_TIMEOUT) \
-        if hasattr(tools, "session_argv") else None
+    argv = tools.session_argv(PROGRAM, LAUNCH, CONNECT_TIMEOUT, OSD_OP_TIMEOUT)
     if argv is None:
         return None
     key = tuple(argv)

@@ -25,6 +25,11 @@ class CephTools(ABC):
         """Run `tool args...` with input (bytes) on stdin. Returns a ToolResult whatever the exit
         status; raises CommandError only when the tool could not be run or overran timeout."""
 
+    def session_argv(self, program, launch, connect_timeout, osd_op_timeout):
+        """The argv that starts dataplane/ceph_session.py's program where these tools run, under
+        their identity; None where no such session can be had (each call is then the tool's)."""
+        return None
+
     def call(self, tool, args, *, input=None, timeout=60.0):
         """run(), counted per tool in this process (toolstats: results.json's tool_calls per check)."""
         __tracebackhide__ = True

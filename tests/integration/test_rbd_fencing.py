@@ -8,15 +8,14 @@ import time
 import pytest
 
 from ceph_conformance.ceph_client import CephClient
+from ceph_conformance.payload import MiB
 from ceph_conformance.run import new_run_id
 from ceph_conformance.targets.host_clients.rbd import RbdVolume
 from ceph_conformance.targets.host_clients.tools import HostCephTools
 
-MiB = 1024 * 1024
 
-
-def watchers(ceph, volume):
-    return [w["address"] for w in ceph.tool_json("rbd", "status", volume.spec).get("watchers", [])]
+def watchers(volume):
+    return [w["address"] for w in volume.watchers()]
 
 
 def blocklisted(ceph):
@@ -43,10 +42,10 @@ def test_a_crashed_client_is_fenced_and_its_watch_goes_at_once(live_cluster, vol
     ceph = live_cluster.client()
     vol = volume(ceph)
     vol.map()
-    [address] = watchers(ceph, vol)
+    [address] = watchers(vol)
     vol.crash()
     assert vol.fenced
-    assert watchers(ceph, vol) == [], "the killed rbd-fuse still watches the image"
+    assert watchers(vol) == [], "the killed rbd-fuse still watches the image"
     assert address not in blocklisted(ceph), "the fence's blocklist entry was left behind"
     t0 = time.monotonic()
     ceph.tool("rbd", "snap", "create", f"{vol.spec}@after-crash")
@@ -63,11 +62,12 @@ def test_without_the_capability_to_blocklist_the_watch_times_out_instead(live_cl
         limited = CephClient(HostCephTools(live_cluster.conf, keyring, name), 60.0)
         vol = volume(limited)
         vol.map()
-        [address] = watchers(admin, vol)
+        as_admin = RbdVolume(admin, vol.pool, vol.image, tmp_path)
+        [address] = watchers(as_admin)
         vol.crash()
         assert not vol.fenced
-        assert watchers(admin, vol) == [address], "the watch went without the fence: this test shows nothing"
-        RbdVolume(admin, vol.pool, vol.image, tmp_path)._fence(address)  # not to wait 30 s for it here
-        assert watchers(admin, vol) == []
+        assert watchers(as_admin) == [address], "the watch went without the fence: this test shows nothing"
+        as_admin._fence(address)  # not to wait 30 s for it here
+        assert watchers(as_admin) == []
     finally:
         admin.ceph("auth", "del", name)

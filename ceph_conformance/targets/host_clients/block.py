@@ -116,8 +116,7 @@ class HostDatabase(BlockDatabase):
         self.start()
 
     def client_sessions(self):
-        status = self.volume.ceph.tool_json("rbd", "status", self.spec)
-        return {w["client"] for w in status.get("watchers", [])}
+        return {w["client"] for w in self.volume.watchers()}
 
     def ran_crash_recovery(self):
         return self.server.ran_crash_recovery()

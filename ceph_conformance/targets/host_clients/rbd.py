@@ -156,11 +156,15 @@ class RbdVolume:
             self.layer = None
         unmount(self.fuse_dir, busy_timeout=10, lazy=True)
 
+    def watchers(self):
+        """The image's watchers as `rbd status` lists them: one per client that has it open."""
+        return self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+
     def _sole_watcher(self):
         """The address the image is watched from while this volume's rbd-fuse has it open, or None
         when that is not the only watch (another client's must not be fenced with it)."""
         try:
-            watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+            watchers = self.watchers()
         except CommandError:
             return None
         return watchers[0]["address"] if len(watchers) == 1 else None
@@ -188,7 +192,7 @@ class RbdVolume:
         return True
 
     def _watch_gone(self, address):
-        watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+        watchers = self.watchers()
         return all(w["address"] != address for w in watchers), f"watchers: {watchers}"
 
     # -- image operations -----------------------------------------------------------------------
@@ -224,7 +228,7 @@ class RbdVolume:
         self.ceph.tool("rbd", "rm", self.spec, timeout=300)
 
     def _no_watchers(self):
-        watchers = self.ceph.tool_json("rbd", "status", self.spec).get("watchers", [])
+        watchers = self.watchers()
         return not watchers, f"watchers: {watchers}"
 
 
