@@ -7,6 +7,7 @@ import pytest
 
 from ceph_conformance.disruptive import Coordinator, OrderError, make_scheduler, order_key
 from ceph_conformance.gate import GateResult
+from ceph_conformance.plugin.scheduling import run_order
 from ceph_conformance.waits import WaitTimeout
 
 
@@ -26,6 +27,13 @@ ITEMS = [Item("suites/test_removal.py::test_b", "removal", "disruptive"), Item("
 def test_disruptive_checks_sort_last_scale_out_before_removal():
     ordered = sorted(ITEMS, key=order_key)
     assert [i.nodeid.split("::")[1] for i in ordered] == ["test_a", "test_d", "test_c", "test_b"]
+
+
+def test_a_run_puts_health_first_then_the_baseline_and_disruptive_checks_last():
+    items = [*ITEMS, Item("suites/test_baseline.py::test_e", "baseline", "measures"),
+             Item("suites/test_health.py::test_f", "health")]
+    ordered = sorted(items, key=run_order)
+    assert [i.nodeid.split("::")[1] for i in ordered] == ["test_f", "test_e", "test_a", "test_d", "test_c", "test_b"]
 
 
 def test_the_barrier_opens_only_when_every_other_check_has_finished(tmp_path):

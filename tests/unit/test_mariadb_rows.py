@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from ceph_conformance.clients import rows
-from ceph_conformance.targets.host_clients.mariadb import MariaDB
+from ceph_conformance.targets.host_clients.mariadb import DatadirTemplate, MariaDB
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mariadbd"),
                                 reason="needs root and the distribution's mariadb-server")
@@ -83,3 +83,27 @@ def test_crash_recovery_is_told_from_a_clean_start(tmp_path):
         assert db.ran_crash_recovery(), db.log_since_start()
     finally:
         db.stop()
+
+
+def test_databases_copied_from_one_template_start_clean_and_are_independent(tmp_path):
+    """Two datadirs copied from one template: each starts without recovery or a redo log resize
+    (the template was made with the server's log size), and what one stores the other lacks."""
+    template = DatadirTemplate(tmp_path / "template")
+    servers = [MariaDB(tmp_path / f"data-{i}", tmp_path / f"run-{i}") for i in (1, 2)]
+    try:
+        for db in servers:
+            db.initialize(template)
+            db.start()
+            log = db.log_since_start()
+            assert not db.ran_crash_recovery() and "Resiz" not in log, log
+        with servers[0].connect() as conn, conn.cursor() as cur:
+            cur.execute("CREATE TABLE mysql.only_in_one (id INT PRIMARY KEY) ENGINE=InnoDB")
+        with servers[1].connect() as conn, conn.cursor() as cur:
+            cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'only_in_one'")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user = 'root'")
+            assert cur.fetchone()[0] >= 1  # the system tables came with the copy
+    finally:
+        for db in servers:
+            db.stop()
+    assert sorted(p.name for p in template.directory.iterdir()) == ["datadir", "make.lock"]

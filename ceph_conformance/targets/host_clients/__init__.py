@@ -59,10 +59,13 @@ class HostClients:
 
     def block_storage(self, scope, namer):
         from .block import HostBlockStorage
+        from .mariadb import DatadirTemplate
 
         self._need_host_tools()
+        # One template datadir for the run's databases, whichever scope or process makes them.
         return HostBlockStorage(self.client(), self.rbd_pool(), self.clients_dir(scope), namer,
-                                op_timeout=self.options.op_timeout)
+                                op_timeout=self.options.op_timeout,
+                                datadir_template=DatadirTemplate(self.clients_dir("mariadb-template")))
 
     def shared_filesystem(self, scope, namer, directory=None):
         from .sharedfs import HostSharedFilesystem

@@ -18,9 +18,10 @@ from .rbd import RbdVolume, fs_size_bytes, read_uncached, remove_all, used_bytes
 
 
 class HostBlockStorage(BlockStorage):
-    def __init__(self, ceph, pool, work_dir, namer, op_timeout=60.0):
+    def __init__(self, ceph, pool, work_dir, namer, op_timeout=60.0, datadir_template=None):
         self.ceph, self.pool, self.work_dir, self.namer = ceph, pool, Path(work_dir), namer
         self.op_timeout = op_timeout  # each SQL operation's budget
+        self.datadir_template = datadir_template  # a DatadirTemplate new databases copy, or None: installed
         self.made = []  # volumes, in the order made: removed newest first (clones before origins)
         self.attachments = []  # every place an image was seen from (a database may move to another)
         self.databases = []
@@ -48,7 +49,7 @@ class HostBlockStorage(BlockStorage):
         volume.create(size_bytes)
         volume.attach(mkfs=True)
         db = self._database(volume)
-        db.server.initialize()
+        db.server.initialize(self.datadir_template)
         db.server.start()
         return db
 
