@@ -10,6 +10,10 @@ also under pytest-xdist.
   fail without running (they would change a cluster that is already unhealthy).
 - Scheduling: under --dist loadscope, loadfile or load, all disruptive checks form one work unit,
   queued last, so one worker runs them in their collection order (scale-out before removal).
+- The baseline first: the plan also names the checks that measure the cluster before any other
+  load (the RADOS baseline); the controller records when they have finished, and under xdist the
+  other gated checks wait for that (plugin/quiet.py). Otherwise the baseline, measuring alone,
+  waited for whatever long set-up another worker had started at the same moment.
 """
 
 import time
@@ -20,6 +24,7 @@ from .records import RecordDir
 from .waits import WaitTimeout, wait_for
 
 DISRUPTIVE = "disruptive"
+FIRST = "baseline"  # the marker of checks that run before all others but the health checks
 BARRIER_BOUND = 3600.0  # the other checks are bounded themselves; this only catches a lost worker
 
 
@@ -60,6 +65,7 @@ class Coordinator:
         self._write("plan.json", {
             "other": [i.nodeid for i in checks if not is_disruptive(i)],
             "disruptive": [i.nodeid for i in checks if is_disruptive(i)],
+            "first": [i.nodeid for i in checks if i.get_closest_marker(FIRST) and not is_disruptive(i)],
         })
 
     def plan(self):
@@ -78,6 +84,24 @@ class Coordinator:
         self.finished.add(nodeid)
         pending = [n for n in plan["other"] if n not in self.finished]
         self._write("barrier.json", {"pending": pending, "done": not pending})
+        if nodeid in plan.get("first", ()):
+            first = [n for n in plan["first"] if n not in self.finished]
+            self._write("first.json", {"pending": first, "done": not first})
+
+    def is_first(self, nodeid):
+        return nodeid in (self.plan() or {}).get("first", ())
+
+    def wait_for_first(self, timeout):
+        """Return once the checks that go first (the baseline) have finished, at once when none
+        was selected; WaitTimeout past the bound."""
+        def probe():
+            plan = self.plan()
+            if plan is not None and not plan.get("first"):
+                return True, "no baseline check selected"
+            first = self._read("first.json")
+            return bool(first and first["done"]), f"still running or queued: {', '.join((plan or {}).get('first', []))}"
+
+        wait_for(probe, what="the baseline checks to finish", timeout=timeout, interval=0.2)
 
     def wait_for_others(self, timeout=BARRIER_BOUND, alone=False):
         """Return once every non-disruptive check of the run has finished (bounded).

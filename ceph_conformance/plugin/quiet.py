@@ -7,7 +7,9 @@ quiet lock exclusively for its body; every other check of an xdist run holds it 
 to teardown. A turnstile in front of it keeps a waiting measurer from being starved by the other
 workers' next checks. Disruptive checks take no part: they run alone after all others anyway, and
 their set-up waits for the others to finish (holding a shared lock there would deadlock with a
-measurer waiting for it). A serial run (no -n) takes no lock. Every wait is bounded: past it the
+measurer waiting for it). Checks other than the health checks also wait for the RADOS
+baseline to finish (disruptive.py, "the baseline first"). A serial run (no -n) takes no lock and
+runs the baseline right after the health checks anyway. Every wait is bounded: past it the
 check runs anyway and its report says it was not alone.
 """
 
@@ -19,7 +21,9 @@ import pytest
 from filelock import FileLock, Timeout
 
 from ..disruptive import is_disruptive
+from ..waits import WaitTimeout
 from .context import context
+from .scheduling import UNGATED_MARKERS
 
 MARKER = "measures"
 WAIT_S = 600  # longer than any one check, the app checks' first start included
@@ -81,11 +85,22 @@ def _applies(item):
     return ctx
 
 
+def _after_the_baseline(ctx, item):
+    """A gated check starts once the baseline has measured (disruptive.py, "the baseline first")."""
+    if any(item.get_closest_marker(m) for m in UNGATED_MARKERS) or ctx.coordinator.is_first(item.nodeid):
+        return
+    try:
+        ctx.coordinator.wait_for_first(WAIT_S)
+    except WaitTimeout as exc:
+        item.add_report_section("setup", "quiet lock", f"started before the baseline had measured: {exc}")
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     ctx = _applies(item)
     if ctx is None or item.get_closest_marker(MARKER):
         return (yield)
+    _after_the_baseline(ctx, item)
     with _quiet(ctx).shared() as waited:
         if waited is None:
             item.add_report_section("setup", "quiet lock", f"ran without the shared quiet lock (not free in {WAIT_S}s)")

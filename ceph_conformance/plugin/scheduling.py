@@ -5,11 +5,10 @@ import time
 
 import pytest
 
-from ..disruptive import is_disruptive, make_scheduler, order_key
+from ..disruptive import FIRST, is_disruptive, make_scheduler, order_key
 from .context import context
 
 UNGATED_MARKERS = ("health",)
-BASELINE = "baseline"
 
 
 def run_order(item):
@@ -20,7 +19,7 @@ def run_order(item):
     disruptive checks last: they change the cluster the others measure."""
     if any(item.get_closest_marker(m) for m in UNGATED_MARKERS):
         return 0
-    if item.get_closest_marker(BASELINE):
+    if item.get_closest_marker(FIRST):
         return 1
     return 2 + order_key(item)
 

@@ -50,6 +50,28 @@ def test_the_barrier_opens_only_when_every_other_check_has_finished(tmp_path):
     assert time.monotonic() - t0 < 5
 
 
+def test_the_other_checks_wait_for_the_baseline_to_finish(tmp_path):
+    baseline = Item("suites/test_baseline.py::test_e", "baseline", "measures")
+    worker, controller = Coordinator(tmp_path), Coordinator(tmp_path)
+    worker.write_plan([*ITEMS, baseline], lambda item: True)
+    assert worker.is_first(baseline.nodeid) and not worker.is_first("suites/test_object.py::test_a")
+    controller.note_finished("suites/test_object.py::test_a")  # another check's end opens nothing
+    with pytest.raises(WaitTimeout, match="suites/test_baseline.py::test_e"):
+        worker.wait_for_first(timeout=0.3)
+    threading.Timer(0.3, controller.note_finished, [baseline.nodeid]).start()
+    t0 = time.monotonic()
+    worker.wait_for_first(timeout=10)
+    assert time.monotonic() - t0 < 5
+
+
+def test_without_a_baseline_selected_no_check_waits_for_one(tmp_path):
+    coord = Coordinator(tmp_path)
+    coord.write_plan(ITEMS, lambda item: True)
+    t0 = time.monotonic()
+    coord.wait_for_first(timeout=5)
+    assert time.monotonic() - t0 < 1
+
+
 def test_without_xdist_a_reordered_run_fails_at_once_instead_of_waiting_forever(tmp_path):
     coord = Coordinator(tmp_path)
     coord.write_plan(ITEMS, lambda item: True)
