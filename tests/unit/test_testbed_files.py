@@ -4,6 +4,7 @@ import base64
 import ipaddress
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -82,11 +83,12 @@ def test_node_configuration_keeps_everything_under_the_node_and_on_loopback(tmp_
     assert other.bridge != layout.bridge, "two beds on one host must not share a bridge"
 
 
-def test_a_bed_directory_too_long_for_containerds_sockets_is_refused_in_one_line(tmp_path):
-    layout = node.NodeLayout(1, tmp_path / ("x" * 90) / "nodes" / "1")
+def test_a_bed_directory_too_long_for_containerds_sockets_is_refused_in_one_line():
+    # Paths only (nothing is made): under xdist tmp_path alone is long enough to be refused.
+    layout = node.NodeLayout(1, Path("/var/tmp") / ("x" * 90) / "nodes" / "1")
     with pytest.raises(SetupError, match=r"too long for containerd's sockets .* use a directory of at most \d+"):
         node.check_paths(layout)
-    node.check_paths(node.NodeLayout(1, tmp_path / "bed" / "nodes" / "1"))
+    node.check_paths(node.NodeLayout(1, Path("/var/tmp/ceph-conformance-testbed/default/nodes/1")))
 
 
 def test_a_log_tail_leads_with_the_error_when_the_end_is_usage_text(tmp_path):
