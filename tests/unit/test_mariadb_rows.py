@@ -96,6 +96,8 @@ def test_databases_copied_from_one_template_start_clean_and_are_independent(tmp_
             db.start()
             log = db.log_since_start()
             assert not db.ran_crash_recovery() and "Resiz" not in log, log
+            redo = (db.datadir / "ib_logfile0").stat()
+            assert redo.st_blocks * 512 >= redo.st_size, "the copy's redo log is not preallocated as the installer's"
         with servers[0].connect() as conn, conn.cursor() as cur:
             cur.execute("CREATE TABLE mysql.only_in_one (id INT PRIMARY KEY) ENGINE=InnoDB")
         with servers[1].connect() as conn, conn.cursor() as cur:
