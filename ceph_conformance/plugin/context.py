@@ -36,6 +36,7 @@ class RunContext:
         self._session = None
         self.t0 = time.time()
         self.in_check = False
+        self.terminal_gone = False  # set when writing to the terminal failed: the log file goes on
 
     def session(self):
         if self._session is None:
@@ -49,16 +50,23 @@ class RunContext:
                 log.write(line + "\n")
         except OSError:
             pass
+        if self.terminal_gone:
+            return
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if self.in_check:
-            # Inside a check the terminal is captured: the line belongs to that check's output, and
-            # going through the reporter would break its line of results.
-            print(line, file=sys.stderr, flush=True)
-        elif reporter is not None and self.controller:
-            reporter.ensure_newline()
-            reporter.write_line(line)
-        else:
-            print(line, file=sys.__stderr__, flush=True)
+        try:
+            if self.in_check:
+                # Inside a check the terminal is captured: the line belongs to that check's output, and
+                # going through the reporter would break its line of results.
+                print(line, file=sys.stderr, flush=True)
+            elif reporter is not None and self.controller:
+                reporter.ensure_newline()
+                reporter.write_line(line)
+            else:
+                print(line, file=sys.__stderr__, flush=True)
+        except (OSError, ValueError):
+            # The terminal went away (`| head` ended, the harness that read it was killed): a
+            # progress line must never stop the run, least of all its teardown.
+            self.terminal_gone = True
 
     def is_check(self, item):
         suites = self.config.rootpath / "suites"

@@ -137,7 +137,9 @@ class RunningSuite:
     def kill(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
-            self.proc.communicate(timeout=30)
+            self.proc.wait(timeout=30)  # not communicate(): a test may have closed the suite's output
+        if not self.proc.stdout.closed:
+            self.proc.stdout.close()
 
 
 _EXITED = object()

@@ -1,7 +1,9 @@
 """The controller tears the run's cluster down whatever happened before: a failed gate or Ctrl-C
 under xdist (where the controller never touched the cluster itself), or a SIGTERM while teardown
-runs. Nothing is left right after the run, without waiting for a next run's sweep."""
+runs, or a terminal that went away (`| head`). Nothing is left right after the run, without waiting
+for a next run's sweep."""
 
+import json
 import signal
 
 from .harness import RUN_ROOT, RunningSuite, leftovers, run_suite
@@ -50,6 +52,22 @@ def test_sigterm_during_teardown_does_not_abort_it(tmp_path):
     assert "teardown done" in run.output, run
     assert run.results is not None and run.results["teardown_s"] is not None, run
     assert leftovers(run_dir) == []
+
+
+def test_a_terminal_that_goes_away_does_not_stop_teardown(tmp_path):
+    """The reader of the suite's output ends once the gate has passed (`pytest ... | head`, a killed
+    harness): every later write to the terminal fails, and the run must still tear down."""
+    suite = RunningSuite(tmp_path, "-m", "health")
+    try:
+        run_dir = suite.run_dir()
+        suite.wait_for_file(lambda: run_dir / "session" / "gate-start.json", timeout=300)
+        suite.proc.stdout.close()  # the pipe's only reader: the suite's next write gets EPIPE
+        suite.proc.wait(timeout=300)
+    finally:
+        suite.kill()
+    assert leftovers(run_dir) == [], "the run left its cluster behind when its terminal went away"
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())
+    assert results["teardown_s"] is not None and results["teardown_error"] is None, results["teardown_error"]
 
 
 def _run_dir(run):
