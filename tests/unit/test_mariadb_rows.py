@@ -2,17 +2,21 @@
 its socket only, tells a clean start from a crash recovery, and the row load/read/compare that the
 block checks and the data ledger share finds every row that differs from what was generated."""
 
+import multiprocessing
 import os
 import shutil
 import subprocess
 
 import pytest
+from filelock import FileLock
 
 from ceph_conformance.clients import rows
+from ceph_conformance.errors import SetupError
 from ceph_conformance.targets.host_clients.mariadb import DatadirTemplate, MariaDB
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mariadbd"),
                                 reason="needs root and the distribution's mariadb-server")
+CTX = multiprocessing.get_context("fork")
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +113,27 @@ def test_databases_copied_from_one_template_start_clean_and_are_independent(tmp_
         for db in servers:
             db.stop()
     assert sorted(p.name for p in template.directory.iterdir()) == ["datadir", "make.lock"]
+
+
+
+def _hold_lock(path, held, release):
+    with FileLock(str(path)):
+        held.set()
+        release.wait(10)
+
+
+def test_a_template_another_process_never_finishes_is_refused_in_one_line(tmp_path):
+    template = DatadirTemplate(tmp_path / "template")
+    template.directory.mkdir()
+    held, release = CTX.Event(), CTX.Event()
+    maker = CTX.Process(target=_hold_lock, args=(template.directory / "make.lock", held, release))
+    maker.start()
+    try:
+        assert held.wait(10)
+        with pytest.raises(SetupError, match=r"waited 0.5s for another process of the run to make the MariaDB "
+                                             r"datadir template in .*: see whether mariadb-install-db hangs"):
+            template.ensure(timeout=0.5)
+        assert not template.datadir.exists()
+    finally:
+        release.set()
+        maker.join(10)

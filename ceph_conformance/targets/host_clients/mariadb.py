@@ -13,10 +13,11 @@ import shutil
 from pathlib import Path
 
 import pymysql
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from ...clients import sql
 from ...commands import run
+from ...errors import SetupError
 from ...host import processes
 from ...waits import wait_for
 
@@ -38,14 +39,18 @@ class DatadirTemplate:
         self.directory = Path(directory)
         self.datadir = self.directory / "datadir"
 
-    def ensure(self):
+    def ensure(self, timeout=300):
         self.directory.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.directory / "make.lock"), timeout=300):
-            if not self.datadir.is_dir():
-                partial = self.directory / "partial"
-                shutil.rmtree(partial, ignore_errors=True)
-                install_db(partial)
-                partial.rename(self.datadir)  # complete or absent, never half made
+        try:
+            with FileLock(str(self.directory / "make.lock"), timeout=timeout):
+                if not self.datadir.is_dir():
+                    partial = self.directory / "partial"
+                    shutil.rmtree(partial, ignore_errors=True)
+                    install_db(partial)
+                    partial.rename(self.datadir)  # complete or absent, never half made
+        except Timeout:
+            raise SetupError(f"waited {timeout:g}s for another process of the run to make the MariaDB datadir "
+                             f"template in {self.directory}: see whether mariadb-install-db hangs there") from None
         return self.datadir
 
     def copy_to(self, datadir):
