@@ -39,6 +39,11 @@ def test_the_profile_runs_and_every_job_gives_its_figures(tmp_path, monkeypatch)
     assert options["suite_seqwrite_4m"]["end_fsync"] == "1" and options["suite_seqwrite_4m"]["direct"] == "0"
     assert options["suite_seqwrite_4m_again"]["size"] == "8M" and options["suite_seqread_4m"]["unlink"] == "1"
     assert sorted(p.name for p in tmp_path.iterdir()) == [fio.FILE_NAME]  # the suite's pattern's file is gone
+    # kubestr's file is written by the layout job in 4 MiB writes, not laid out by randread_4k in 4 KiB ones
+    layout = next(j for j in report["jobs"] if j["jobname"] == fio.LAYOUT_JOB)
+    assert layout["job options"]["bs"] == "4M" and layout["write"]["io_bytes"] == 16 * 2**20, layout["write"]
+    names = [j["jobname"] for j in report["jobs"]]
+    assert names.index(fio.LAYOUT_JOB) == names.index(fio.KUBESTR[0].name) - 1, names
 
 
 def test_a_job_that_failed_or_is_missing_is_named():
@@ -98,9 +103,11 @@ def test_on_two_clients_writes_on_one_reads_on_the_other_and_leaves_nothing(tmp_
 
         monkeypatch.setattr(client, "run_fio", spy)
     report = fio.on_two_clients(writer, reader, "8M", timeout=60)
-    assert [j["jobname"] for j in report["jobs"]] == [j.name for j in fio.JOBS]
+    assert [j["jobname"] for j in report["jobs"]] == [
+        *[j.name for j in fio.SUITE], fio.LAYOUT_JOB, *[j.name for j in fio.KUBESTR + fio.SUITE_AGAIN]]
     assert ran == [("client.a", ["suite_seqwrite_4m"]), ("client.b", ["suite_seqread_4m"]),
-                   ("client.a", [j.name for j in fio.KUBESTR]), ("client.a", ["suite_seqwrite_4m_again"]),
+                   ("client.a", [fio.LAYOUT_JOB, *[j.name for j in fio.KUBESTR]]),
+                   ("client.a", ["suite_seqwrite_4m_again"]),
                    ("client.b", ["suite_seqread_4m_again"])]
     assert len(fio.figures(report, "fio_cephfs")) > 20
     assert list(tmp_path.iterdir()) == []  # the files and fio's reports are gone
