@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..disruptive import Coordinator
+from ..ordering import Coordinator
 from ..report import results
 from ..secrets import scrub
 from ..session import ClusterSession

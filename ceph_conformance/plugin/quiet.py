@@ -8,7 +8,7 @@ to teardown. A turnstile in front of it keeps a waiting measurer from being star
 workers' next checks. Disruptive checks take no part: they run alone after all others anyway, and
 their set-up waits for the others to finish (holding a shared lock there would deadlock with a
 measurer waiting for it). Checks other than the health checks also wait for the RADOS
-baseline to finish (disruptive.py, "the baseline first"). A serial run (no -n) takes no lock and
+baseline to finish (ordering.py, "the baseline first"). A serial run (no -n) takes no lock and
 runs the baseline right after the health checks anyway. Every wait is bounded: past it the
 check runs anyway and its report says it was not alone.
 """
@@ -20,7 +20,7 @@ import fasteners
 import pytest
 from filelock import FileLock, Timeout
 
-from ..disruptive import is_disruptive
+from ..ordering import is_disruptive
 from ..waits import WaitTimeout
 from .context import context
 from .scheduling import UNGATED_MARKERS
@@ -86,7 +86,7 @@ def _applies(item):
 
 
 def _after_the_baseline(ctx, item):
-    """A gated check starts once the baseline has measured (disruptive.py, "the baseline first")."""
+    """A gated check starts once the baseline has measured (ordering.py, "the baseline first")."""
     if any(item.get_closest_marker(m) for m in UNGATED_MARKERS) or ctx.coordinator.is_first(item.nodeid):
         return
     try:

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from ..disruptive import FIRST, is_disruptive, make_scheduler, order_key
+from ..ordering import FIRST, is_disruptive, make_scheduler, order_key
 from .context import context
 
 UNGATED_MARKERS = ("health",)

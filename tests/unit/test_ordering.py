@@ -1,12 +1,13 @@
-"""Disruptive checks: after every other check, one at a time, and not after a failed gate."""
+"""The run's order: the baseline first; disruptive checks after every other check, one at a time,
+and not after a failed gate."""
 
 import threading
 import time
 
 import pytest
 
-from ceph_conformance.disruptive import Coordinator, OrderError, make_scheduler, order_key
 from ceph_conformance.gate import GateResult
+from ceph_conformance.ordering import Coordinator, OrderError, make_scheduler, order_key
 from ceph_conformance.plugin.scheduling import run_order
 from ceph_conformance.waits import WaitTimeout
 

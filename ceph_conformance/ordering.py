@@ -1,22 +1,23 @@
-"""Disruptive checks run after every other check, one at a time, each followed by the gate,
-also under pytest-xdist.
+"""The run's order, also under pytest-xdist: the baseline first, the disruptive checks last and
+one at a time, each followed by the gate.
 
 - The plan: every process of the run collects the same checks; the one that runs them writes
-  which are disruptive to the run's session directory.
-- The barrier: the controller sees every check's report, from every worker. When no
-  non-disruptive check is left, it says so in a file; a disruptive check waits for that file.
-- One at a time: a run-wide file lock around each disruptive check.
+  which are disruptive and which are the baseline to the run's session directory.
+- Groups and their records: the controller sees every check's report, from every worker, and
+  keeps a record per group (pending, done) of the plan's groups it waits on: the other checks
+  (barrier.json) and the baseline (first.json). A waiter reads the record, bounded.
+- Disruptive checks wait for every other check; one at a time: a run-wide file lock around each.
 - The gate after each: its verdict is recorded; when it fails, the disruptive checks after it
   fail without running (they would change a cluster that is already unhealthy).
 - Scheduling: under --dist loadscope, loadfile or load, all disruptive checks form one work unit,
   queued last, so one worker runs them in their collection order (scale-out before removal).
-- The baseline first: the plan also names the checks that measure the cluster before any other
-  load (the RADOS baseline); the controller records when they have finished, and under xdist the
-  other gated checks wait for that (plugin/quiet.py). Otherwise the baseline, measuring alone,
-  waited for whatever long set-up another worker had started at the same moment.
+- The baseline first: under xdist the other gated checks wait for the baseline (the RADOS
+  baseline) to finish (plugin/quiet.py). Otherwise the baseline, measuring alone, waited for
+  whatever long set-up another worker had started at the same moment.
 """
 
 import time
+from dataclasses import dataclass
 
 from filelock import FileLock, Timeout
 
@@ -26,6 +27,19 @@ from .waits import WaitTimeout, wait_for
 DISRUPTIVE = "disruptive"
 FIRST = "baseline"  # the marker of checks that run before all others but the health checks
 BARRIER_BOUND = 3600.0  # the other checks are bounded themselves; this only catches a lost worker
+
+
+@dataclass(frozen=True)
+class Group:
+    """Checks of the plan whose end others wait for."""
+    key: str  # their list in plan.json
+    record: str  # the controller's record of them: {"pending": [...], "done": bool}
+    what: str  # what a waiter waits for, in its messages
+    none: str  # why nothing is waited for when the plan has none of them
+
+
+OTHERS = Group("other", "barrier.json", "the non-disruptive checks to finish", "no other checks selected")
+BASELINE = Group("first", "first.json", "the baseline checks to finish", "no baseline check selected")
 
 
 class OrderError(Exception):
@@ -65,7 +79,7 @@ class Coordinator:
         self._write("plan.json", {
             "other": [i.nodeid for i in checks if not is_disruptive(i)],
             "disruptive": [i.nodeid for i in checks if is_disruptive(i)],
-            "first": [i.nodeid for i in checks if i.get_closest_marker(FIRST) and not is_disruptive(i)],
+            BASELINE.key: [i.nodeid for i in checks if i.get_closest_marker(FIRST) and not is_disruptive(i)],
         })
 
     def plan(self):
@@ -76,32 +90,40 @@ class Coordinator:
     def disruptive_ids(self):
         return set((self.plan() or {}).get("disruptive", []))
 
-    # -- the barrier (the controller counts, a worker waits) -----------------------------------------
+    # -- the groups' records (the controller counts, a worker waits) ---------------------------------
     def note_finished(self, nodeid):
         plan = self.plan()
         if plan is None or nodeid not in plan["other"] or nodeid in self.finished:
             return
         self.finished.add(nodeid)
-        pending = [n for n in plan["other"] if n not in self.finished]
-        self._write("barrier.json", {"pending": pending, "done": not pending})
-        if nodeid in plan.get("first", ()):
-            first = [n for n in plan["first"] if n not in self.finished]
-            self._write("first.json", {"pending": first, "done": not first})
+        for group in (OTHERS, BASELINE):
+            if nodeid in plan.get(group.key, ()):
+                pending = [n for n in plan[group.key] if n not in self.finished]
+                self._write(group.record, {"pending": pending, "done": not pending})
 
     def is_first(self, nodeid):
-        return nodeid in (self.plan() or {}).get("first", ())
+        return nodeid in (self.plan() or {}).get(BASELINE.key, ())
 
     def wait_for_first(self, timeout):
         """Return once the checks that go first (the baseline) have finished, at once when none
         was selected; WaitTimeout past the bound."""
+        self._wait_for(BASELINE, timeout, interval=0.2)
+
+    def _wait_for(self, group, timeout, interval):
+        """Until the controller's record says every check of the group has finished (at once when
+        the plan has none); WaitTimeout naming what is still pending."""
         def probe():
             plan = self.plan()
-            if plan is not None and not plan.get("first"):
-                return True, "no baseline check selected"
-            first = self._read("first.json")
-            return bool(first and first["done"]), f"still running or queued: {', '.join((plan or {}).get('first', []))}"
+            if plan is not None and not plan.get(group.key):
+                return True, group.none
+            record = self._read(group.record)
+            if record is None:
+                pending = (plan or {}).get(group.key, [])
+                return False, f"none has finished yet: {', '.join(pending[:5])}"
+            pending = record["pending"]
+            return record["done"], f"{len(pending)} still running or queued: {', '.join(pending[:5])}"
 
-        wait_for(probe, what="the baseline checks to finish", timeout=timeout, interval=0.2)
+        wait_for(probe, what=group.what, timeout=timeout, interval=interval)
 
     def wait_for_others(self, timeout=BARRIER_BOUND, alone=False):
         """Return once every non-disruptive check of the run has finished (bounded).
@@ -110,24 +132,14 @@ class Coordinator:
         then comes after this one, so waiting for it could never end: fail at once instead."""
         if alone:
             plan = self.plan() or {"other": []}
-            barrier = self._read("barrier.json") or {"pending": plan["other"]}
+            barrier = self._read(OTHERS.record) or {"pending": plan["other"]}
             if barrier["pending"]:
                 raise OrderError(f"{len(barrier['pending'])} non-disruptive checks are ordered after the disruptive "
                                  f"ones (e.g. {barrier['pending'][0]}): an option reordered the checks (--ff, --nf, "
                                  "random order); run the disruptive checks on their own with -m disruptive")
             return
 
-        def probe():
-            plan = self.plan()
-            if plan is not None and not plan["other"]:
-                return True, "no other checks selected"
-            barrier = self._read("barrier.json")
-            if barrier is None:
-                return False, "no non-disruptive check has finished yet"
-            pending = barrier["pending"]
-            return barrier["done"], f"{len(pending)} still running or queued: {', '.join(pending[:5])}"
-
-        wait_for(probe, what="the non-disruptive checks to finish", timeout=timeout, interval=0.5)
+        self._wait_for(OTHERS, timeout, interval=0.5)
 
     def turn(self, timeout):
         """The run-wide lock a disruptive check holds while it changes the cluster."""
