@@ -94,8 +94,8 @@ def layout():
     """The job that writes kubestr's jobs' file before their first job, in 4 MiB writes. fio lays a
     missing file out in the block size of the job that needs it: 32,768 writes of 4 KiB for
     randread_4k, each its own request through ceph-fuse (measured: the four jobs took 23.3 s on
-    CephFS for their 16 s of running). A write job of its own only preallocates the file and then
-    writes it as it is told."""
+    CephFS for their 16 s of running, 18.3 s with this job). A write job of its own only
+    preallocates the file and then writes it as it is told."""
     return [f"--name={LAYOUT_JOB}", f"--filename={FILE_NAME}", f"--size={FILE_SIZE}", "--rw=write", "--bs=4M",
             "--iodepth=1", "--stonewall", "--ioengine=psync", "--direct=0", "--end_fsync=1"]
 

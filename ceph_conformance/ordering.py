@@ -4,7 +4,7 @@ one at a time, each followed by the gate.
 - The plan: every process of the run collects the same checks; the one that runs them writes
   which are disruptive and which are the baseline to the run's session directory.
 - Groups and their records: the controller sees every check's report, from every worker, and
-  keeps a record per group (pending, done) of the plan's groups it waits on: the other checks
+  keeps a record (pending, done) of each group of the plan that checks wait for: the other checks
   (barrier.json) and the baseline (first.json). A waiter reads the record, bounded.
 - Disruptive checks wait for every other check; one at a time: a run-wide file lock around each.
 - The gate after each: its verdict is recorded; when it fails, the disruptive checks after it
