@@ -82,10 +82,11 @@ def arguments(seq_size, jobs=JOBS):
     """fio's options for the jobs (seq_size: the size the suite's own measurement moves, e.g.
     "256M"), without where the files go or the output format (the data plane adds those): the
     same list everywhere, and in the report next to the figures."""
-    out = []
+    out, laid_out = [], False
     for job in jobs:
-        if job.profile and f"--name={LAYOUT_JOB}" not in out:
+        if job.profile and not laid_out:  # before the first of kubestr's jobs
             out += layout()
+            laid_out = True
         out += job.argv(seq_size)
     return out
 
