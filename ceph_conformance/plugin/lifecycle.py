@@ -148,7 +148,21 @@ def _step(ctx, what, fn, default=None):
         return default
 
 
+def _stop_workers(ctx, session):
+    """Under xdist the controller's finish runs before xdist's own, which stops the workers: after
+    Ctrl-C (sent to the controller alone) or -x they are still running checks on the cluster, and a
+    check that ends after teardown writes its records into a run directory that teardown removed.
+    Stop them first; xdist bounds this (10 s, then it kills them) and its own stop is then a no-op."""
+    nodemanager = getattr(session.config.pluginmanager.getplugin("dsession"), "nodemanager", None)
+    if nodemanager is None:
+        return
+    t0 = time.monotonic()
+    nodemanager.teardown_nodes()
+    ctx.progress(f"workers stopped in {time.monotonic() - t0:.1f}s")
+
+
 def _finish(ctx, session, exitstatus):
+    _step(ctx, "stopping the xdist workers", lambda: _stop_workers(ctx, session))
     cs = ctx.session()
     cluster = cs.read("cluster.json")
     gate_start = cs.read("gate-start.json")

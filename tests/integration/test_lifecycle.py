@@ -34,6 +34,9 @@ def test_ctrl_c_under_xdist_after_bring_up_leaves_nothing(tmp_path):
         suite.kill()
     assert run.returncode == 2, run  # pytest: interrupted
     assert "tearing down (interrupted)" in run.output and "teardown done" in run.output, run
+    # The workers were still running checks: they are stopped before the cluster goes, or a check
+    # ending afterwards writes into the removed run directory.
+    assert 0 <= run.output.find("workers stopped in") < run.output.find("tearing down (interrupted)"), run
     assert leftovers(run_dir) == []
 
 
