@@ -150,7 +150,7 @@ def _step(ctx, what, fn, default=None):
 
 def _stop_workers(ctx, session):
     """Under xdist the controller's finish runs before xdist's own, which stops the workers: after
-    Ctrl-C (sent to the controller alone) or -x they are still running checks on the cluster, and a
+    a SIGINT to the controller alone (kill -INT, a supervisor) or -x they are still running checks, and a
     check that ends after teardown writes its records into a run directory that teardown removed.
     Stop them first; xdist bounds this (10 s, then it kills them) and its own stop is then a no-op."""
     nodemanager = getattr(session.config.pluginmanager.getplugin("dsession"), "nodemanager", None)
