@@ -1,10 +1,8 @@
-"""Commands: `python -m ceph_conformance sweep [--include-kept] [RUN_DIR ...]`,
-`python -m ceph_conformance sweep-cluster --ceph-conf=... [--dry-run]` for an existing cluster, and
-`python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
-`kubectl apply --dry-run=server -f`) what the Rook targets apply,
-`python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed,
-`python -m ceph_conformance ceph-image --release trixie|forky` builds a Ceph image for --ceph-image, and
-`python -m ceph_conformance matrix REPORT_DIR... [-o OUT.html]`, several runs on one page."""
+"""`python -m ceph_conformance`: the suite's helper commands (sweeps, the matrix page, images, the test bed).
+
+The checks themselves run through pytest (`make conformance`, or `pytest` in the venv); these commands
+serve the runs: `--help` lists them, each with one line.
+"""
 
 import argparse
 import sys
@@ -14,10 +12,32 @@ from .host.sweep import MARKER, release_clients, sweep_run_dir, sweep_stale
 from .targets.local.cluster import stop_run_dir_in_order
 from .testbed import cli as testbed_cli
 
+DESCRIPTION = """\
+ceph-conformance: a pytest conformance suite for Ceph storage (a local cluster of real daemons,
+an existing cluster, or Rook on Kubernetes), with an HTML report of what works.
+
+The suite itself runs through pytest: `make conformance` (or `.venv/bin/pytest -m object`, ...).
+This command holds the helpers around the runs."""
+
+EPILOG = "Run `python -m ceph_conformance COMMAND --help` for a command's options. The docs: docs/ (mkdocs)."
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Wide, with room for the longest command's name, so each description stays on its one line."""
+
+    def __init__(self, prog):
+        super().__init__(prog, max_help_position=30, width=120)
+
+    def add_argument(self, action):
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            self._action_max_length += 2  # argparse measures the commands without their indent
+
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="ceph_conformance")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="python -m ceph_conformance", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=_Formatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sweep = sub.add_parser("sweep", help="remove leftovers of crashed (or kept) local runs")
     sweep.add_argument("run_dirs", nargs="*", help="specific run directories (default: all stale ones)")
     sweep.add_argument("--run-root", default="/var/tmp/ceph-conformance")
@@ -28,6 +48,9 @@ def main(argv=None):
     add_matrix(sub)
     add_ceph_image(sub)
     args = parser.parse_args(argv)
+    if args.command is None:  # no command: say what the tool is, not an argparse error
+        parser.print_help()
+        return 0
     if args.command == "ceph-image":
         return ceph_image_command(args)
     if args.command == "testbed":
@@ -67,8 +90,7 @@ def add_sweep_cluster(sub):
 def add_ceph_image(sub):
     from .targets.local.cephimage import RELEASES
 
-    p = sub.add_parser("ceph-image", help="build a Ceph container image from a Debian release's packages (local "
-                                          "target's --ceph-image)")
+    p = sub.add_parser("ceph-image", help="build a Ceph image from a Debian release's packages, for --ceph-image")
     p.add_argument("--release", required=True, choices=sorted(RELEASES),
                    help="Debian release: " + ", ".join(f"{r} (Ceph {v})" for r, v in RELEASES.items()))
 
