@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .host.sweep import MARKER, release_clients, sweep_run_dir, sweep_stale
+from .report import catalogue
 from .targets.local.cluster import stop_run_dir_in_order
 from .testbed import cli as testbed_cli
 
@@ -47,10 +48,13 @@ def main(argv=None):
     testbed_cli.add_parser(sub)
     add_matrix(sub)
     add_ceph_image(sub)
+    catalogue.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:  # no command: say what the tool is, not an argparse error
         parser.print_help()
         return 0
+    if args.command == "catalogue":
+        return catalogue.run(args)
     if args.command == "ceph-image":
         return ceph_image_command(args)
     if args.command == "testbed":

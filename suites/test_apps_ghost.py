@@ -26,6 +26,7 @@ def _get(url, op_timeout, what):
 
 
 def test_ghost_serves_the_published_post_and_its_image_over_plain_http(ghost_site, published, op_timeout):
+    """Ghost's public page shows the post's title, text and image; the image comes back byte for byte."""
     post = published.post
     assert post["status"] == "published", f"the post Ghost made is {post['status']!r}, not published"
     page = _get(post["url"], op_timeout, "the post's public page").decode(errors="replace")
@@ -38,6 +39,7 @@ def test_ghost_serves_the_published_post_and_its_image_over_plain_http(ghost_sit
 
 
 def test_ghost_keeps_its_tables_and_the_post_in_the_database_on_rbd(ghost_site, published):
+    """Ghost's tables, the post's row and the owner's are in its database on the RBD volume."""
     name = ghost_site.app.database_name
     with ghost_site.database.connect() as conn, conn.cursor() as cur:
         cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (name,))
@@ -61,6 +63,7 @@ def test_ghost_keeps_its_tables_and_the_post_in_the_database_on_rbd(ghost_site, 
 
 
 def test_ghost_image_reads_identically_through_the_other_cephfs_client(ghost_site, published):
+    """The image file Ghost stored through one client reads byte for byte through the other."""
     path = f"{ghost_site.content}/{published.image_path}"
     try:
         got = ghost_site.b.read(path, uncached=True)
@@ -73,6 +76,7 @@ def test_ghost_image_reads_identically_through_the_other_cephfs_client(ghost_sit
 
 
 def test_ghost_restarted_on_the_other_client_serves_the_same_post_and_image(ghost_site, published, op_timeout):
+    """Ghost restarted on the other client's mount serves the same post and image."""
     ghost_site.app.stop()
     moved = ghost_site.fs.ghost(ghost_site.b, ghost_site.database, ghost_site.content)
     ghost_site.app = moved  # stopped after the module, whatever happens here

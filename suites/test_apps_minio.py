@@ -145,6 +145,7 @@ def _bytes_from_files(client, m, key):
 
 
 def test_objects_stored_through_minio_are_files_the_other_client_reads(minio, record_metric):
+    """Client B reads the files of objects stored through MinIO and recovers their bytes."""
     with Timer() as put:
         objects = _written(minio)
     record_metric("minio_put_on_cephfs", put.mb_per_s(sum(map(len, objects.values()))), "MB/s")
@@ -178,6 +179,7 @@ def test_minio_serves_an_object_whose_files_the_other_client_wrote(minio):
 
 
 def test_minio_restarted_on_the_other_client_serves_every_object(minio, record_metric):
+    """MinIO restarted on client B's mount lists and serves every object with its bytes."""
     objects = dict(_written(minio))
     first = minio.server.client_name
     with Timer() as restart:

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.baseline
 
 @pytest.mark.measures
 def test_rados_bench_baseline(ceph, target, namer, record_metric):
+    """rados bench write and sequential read: the baseline the other figures are shown against."""
     try:
         pool = target.rbd_pool()
     except Unsupported as exc:

@@ -33,6 +33,7 @@ def _same_rows(database, what):
 
 
 def test_volume_is_provisioned_with_the_requested_size(database):
+    """The image has the size asked for, and the filesystem on it shows it."""
     info = database.db.image_info()
     assert info["size"] == GiB, f"image {database.db.spec} is {info['size']} bytes, 1 GiB was asked"
     size = database.db.filesystem_bytes()
@@ -130,6 +131,7 @@ def test_reattach_as_a_new_client_keeps_data(database):
 
 
 def test_online_expansion_keeps_the_database_working(database):
+    """Image, loop device and XFS grow online; the new size shows and the database keeps working."""
     before = database.db.filesystem_bytes()
     database.db.grow(GiB + GiB // 2)
     after = database.db.filesystem_bytes()
@@ -143,6 +145,7 @@ def test_online_expansion_keeps_the_database_working(database):
 
 
 def test_snapshot_and_clone_hold_the_data_of_their_moment(database):
+    """A consistent snapshot and its clone hold the rows of their moment; the origin holds the new ones."""
     database.db.snapshot("before-change")  # consistent: tables read-locked, filesystem frozen
     with database.db.connect() as conn:
         changed = database.expected.updated(rows.rewrite(conn, TABLE, range(1000), ROW_BYTES))
@@ -158,6 +161,7 @@ def test_snapshot_and_clone_hold_the_data_of_their_moment(database):
 
 
 def test_raw_io_pattern_survives_a_fresh_attach(block_storage):
+    """A pattern written across the raw device reads back intact through a new client."""
     size, block = 128 * MiB, 4096
 
     def pattern(i):

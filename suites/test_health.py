@@ -23,23 +23,28 @@ def _assert_none(problems, what):
 
 @pytest.mark.smoke
 def test_mons_in_quorum(ceph):
+    """Every mon of the monmap is in quorum."""
     _assert_none(h.quorum_problems(_snapshot(ceph)), "monitors out of quorum")
 
 
 def test_mgr_active(ceph):
+    """A mgr is active."""
     _assert_none(h.mgr_problems(_snapshot(ceph)), "manager not available")
 
 
 def test_every_osd_up_and_in(ceph):
+    """No OSD is down or out; the failure names the ones that are."""
     health = _snapshot(ceph)
     _assert_none(h.osd_problems(health), f"OSDs not up and in ({health.osd_count} OSDs)")
 
 
 def test_every_pg_active_clean(ceph):
+    """Every PG is active+clean; the failure lists the other states."""
     _assert_none(h.pg_problems(_snapshot(ceph)), "placement groups not clean")
 
 
 @pytest.mark.smoke
 def test_health_ok_except_reviewed_mutes(ceph, muted_health):
+    """HEALTH_OK, or only reviewed codes raised; mutes set on the cluster are reviewed too."""
     health = _snapshot(ceph)
     _assert_none(h.health_problems(health, muted_health), f"cluster is {health.status}")

@@ -18,6 +18,7 @@ SIZES = {"0B": 0, "1KiB": 1024, "4MiB": 4 * MiB}
 
 @pytest.mark.smoke
 def test_bucket_create_list_delete(s3):
+    """A bucket is created, listed, headed and deleted, and is then gone (404)."""
     bucket = s3.new_bucket()
     listed = [b["Name"] for b in s3.client.list_buckets()["Buckets"]]
     assert bucket in listed, f"new bucket {bucket} missing from ListBuckets: {listed}"
@@ -31,6 +32,7 @@ def test_bucket_create_list_delete(s3):
 @pytest.mark.smoke
 @pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
 def test_put_get_roundtrip(s3, size, record_metric):
+    """Objects come back byte-identical (SHA-256) with the right length."""
     bucket = s3.new_bucket()
     data = os.urandom(size)
     with Timer() as put:
@@ -46,6 +48,7 @@ def test_put_get_roundtrip(s3, size, record_metric):
 
 
 def test_put_get_roundtrip_multipart(s3, record_metric):
+    """A 64 MiB object in 8 parts (ETag -8) comes back identical; PUT and GET throughput."""
     bucket = s3.new_bucket()
     size, part = 64 * MiB, 8 * MiB
     data = os.urandom(size)
@@ -65,6 +68,7 @@ def test_put_get_roundtrip_multipart(s3, record_metric):
 
 
 def test_ranged_get(s3):
+    """Ranges (start-end, suffix, open end) give 206 with the right bytes and Content-Range."""
     bucket = s3.new_bucket()
     data = os.urandom(MiB)
     s3.client.put_object(Bucket=bucket, Key="obj", Body=data)
@@ -82,6 +86,7 @@ def test_ranged_get(s3):
 
 
 def test_list_past_1000_keys_with_prefix_and_delimiter(s3):
+    """1010 keys page at 1000 (v2 and v1) in order; prefix and delimiter give the right CommonPrefixes."""
     bucket = s3.new_bucket()
     many = [f"many/k{i:04d}" for i in range(1010)]
     nested = [f"dirs/d{i}/file" for i in range(5)] + ["dirs/top0", "dirs/top1", "other"]
@@ -106,6 +111,7 @@ def test_list_past_1000_keys_with_prefix_and_delimiter(s3):
 
 
 def test_user_metadata_and_content_type(s3):
+    """User metadata and Content-Type survive PUT, HEAD and GET."""
     bucket = s3.new_bucket()
     meta = {"owner": "conformance", "purpose": "metadata-roundtrip"}
     s3.client.put_object(Bucket=bucket, Key="doc.json", Body=b"{}", Metadata=meta,
@@ -118,6 +124,7 @@ def test_user_metadata_and_content_type(s3):
 
 
 def test_overwrite_replaces_object(s3):
+    """An overwrite replaces data and length, leaving one key."""
     bucket = s3.new_bucket()
     s3.client.put_object(Bucket=bucket, Key="k", Body=b"first version, longer")
     s3.client.put_object(Bucket=bucket, Key="k", Body=b"second")
@@ -129,6 +136,7 @@ def test_overwrite_replaces_object(s3):
 
 
 def test_delete_semantics(s3):
+    """Deleting a non-empty bucket is 409; delete is 204 and idempotent; multi-delete works."""
     bucket = s3.new_bucket()
     for key in ("a", "b", "c", "d"):
         s3.client.put_object(Bucket=bucket, Key=key, Body=key.encode())
@@ -146,6 +154,7 @@ def test_delete_semantics(s3):
 
 
 def test_presigned_get_with_plain_http(s3, op_timeout):
+    """A presigned GET works from plain HTTP; a tampered signature and an unsigned GET get 403."""
     bucket = s3.new_bucket()
     data = os.urandom(64 * 1024)
     s3.client.put_object(Bucket=bucket, Key="shared", Body=data)
@@ -161,12 +170,14 @@ def test_presigned_get_with_plain_http(s3, op_timeout):
 
 
 def test_wrong_secret_is_rejected(s3_endpoint, s3_user, op_timeout):
+    """A wrong secret gets 403 SignatureDoesNotMatch."""
     forged = S3Credentials(s3_user.uid, s3_user.access_key, "x" * 40)
     client = make_client(s3_endpoint, forged, max_attempts=1, op_timeout=op_timeout)
     expect_error("SignatureDoesNotMatch", 403, client.list_buckets)
 
 
 def test_second_user_cannot_read_first_users_bucket(s3, s3_other):
+    """Another user gets 403 AccessDenied on read, list and write."""
     bucket = s3.new_bucket()
     s3.client.put_object(Bucket=bucket, Key="private", Body=b"owner only")
     expect_error("AccessDenied", 403, s3_other.client.get_object, Bucket=bucket, Key="private")

@@ -176,6 +176,7 @@ def rclone_check(rclone, src, dst, *flags):
 
 
 def test_rclone_sync_tree_and_check_reports_no_differences(s3_tool, s3, tool_bucket, tree, record_metric):
+    """rclone sync, then rclone check (sizes, MD5) and check --download (the bytes) find no difference."""
     rclone = s3_tool("rclone")
     bucket = tool_bucket()
     rclone.run("mkdir", rclone.remote(bucket))
@@ -192,6 +193,7 @@ def test_rclone_sync_tree_and_check_reports_no_differences(s3_tool, s3, tool_buc
 
 
 def test_rclone_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    """rclone copies a bucket server-side, deletes from the copy and lists exactly what is left."""
     tree = copy_tree
     rclone = s3_tool("rclone")
     src, dst = tool_bucket(), tool_bucket()
@@ -244,6 +246,7 @@ def s3cmd_nothing_to_sync(s3cmd, src, dst):
 
 
 def test_s3cmd_sync_tree_and_md5_listing_matches_the_files(s3_tool, s3, tool_bucket, tree, record_metric):
+    """s3cmd sync --check-md5; a dry-run sync finds nothing left; ls --list-md5 matches every file."""
     s3cmd = s3_tool("s3cmd")
     bucket = tool_bucket()
     s3cmd.run("mb", f"s3://{bucket}")
@@ -263,6 +266,7 @@ def test_s3cmd_sync_tree_and_md5_listing_matches_the_files(s3_tool, s3, tool_buc
 
 
 def test_s3cmd_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    """s3cmd copies a bucket server-side, deletes from the copy and lists exactly what is left."""
     tree = copy_tree
     s3cmd = s3_tool("s3cmd")
     src, dst = tool_bucket(), tool_bucket()
@@ -313,6 +317,7 @@ def aws_nothing_to_sync(aws, src, dst):
 
 
 def test_aws_cli_sync_tree_and_listing_sizes_and_etags_match(s3_tool, s3, tool_bucket, tree, record_metric):
+    """aws s3 sync; a dry run finds nothing left; list-objects-v2 gives every size and ETag."""
     aws = s3_tool("aws")
     bucket = tool_bucket()
     aws.run("s3", "mb", f"s3://{bucket}")
@@ -332,6 +337,7 @@ def test_aws_cli_sync_tree_and_listing_sizes_and_etags_match(s3_tool, s3, tool_b
 
 
 def test_aws_cli_copies_between_buckets_deletes_and_lists(s3_tool, s3, tool_bucket, copy_tree, record_metric):
+    """The AWS CLI copies a bucket server-side, deletes from the copy and lists exactly what is left."""
     tree = copy_tree
     aws = s3_tool("aws")
     src, dst = tool_bucket(), tool_bucket()

@@ -96,6 +96,7 @@ def pushed(registry, image_builder, namer):
 
 
 def test_registry_push_pull_by_digest_keeps_every_blob_intact(registry, pushed, record_metric):
+    """An image pushed to a registry stored in a bucket pulls back by digest, every blob intact."""
     repo = pushed.repository
     with Timer() as pull:
         manifest, pulled = _pull_and_verify(registry, repo, pushed.digest, pushed.image)
@@ -116,6 +117,7 @@ def test_registry_push_pull_by_digest_keeps_every_blob_intact(registry, pushed, 
 
 
 def test_registry_garbage_collection_removes_only_unreferenced_blobs(registry, image_builder, namer):
+    """Garbage collection removes a deleted image's own blobs and keeps every blob still referenced."""
     # Two images of one repository that share their bottom layer: a (three layers) and b (two).
     shared = image_builder.build(namer("shared"), [{"/shared/s.bin": random_bytes(512 * KiB)}])
     a = image_builder.build(namer("gc-a"), [{"/a/one.bin": random_bytes(MiB)}, {"/a/two.bin": random_bytes(128 * KiB)}],

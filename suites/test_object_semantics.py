@@ -88,6 +88,7 @@ def abort_quietly(s3, bucket, key, upload):
 # -- integrity ---------------------------------------------------------------------------------------
 
 def test_content_md5_is_verified_on_put_and_upload_part(s3):
+    """A wrong Content-MD5 on PUT and UploadPart is BadDigest and changes nothing."""
     bucket = s3.new_bucket()
     data, other = os.urandom(4096), os.urandom(4096)
     expect_status(200, "PUT with the right Content-MD5", s3.client.put_object, Bucket=bucket, Key="k", Body=data,
@@ -126,6 +127,7 @@ def _verify_claimed_checksums(headers, data):
 
 
 def test_single_part_etag_is_the_md5_of_the_object(s3):
+    """A single-part object's ETag is its MD5 on PUT, HEAD and GET."""
     bucket = s3.new_bucket()
     data = os.urandom(64 * 1024)
     expected = f'"{md5_hex(data)}"'
@@ -141,6 +143,7 @@ def test_single_part_etag_is_the_md5_of_the_object(s3):
 
 
 def test_multipart_etag_is_the_md5_of_the_part_md5s_and_part_count(s3):
+    """A multipart ETag is the MD5 of the parts' MD5s, then -N."""
     bucket = s3.new_bucket()
     bodies = [os.urandom(PART), os.urandom(1024)]
     upload, parts = upload_parts(s3, bucket, "mp", bodies)
@@ -177,6 +180,7 @@ def _conditions(s3, bucket, key, cases):
 
 
 def test_get_and_head_honour_if_match_and_if_none_match(s3):
+    """GET and HEAD honour If-Match and If-None-Match (200, 304, 412)."""
     bucket = s3.new_bucket()
     etag = s3.client.put_object(Bucket=bucket, Key="k", Body=os.urandom(1024))["ETag"]
     other = f'"{md5_hex(b"another object")}"'
@@ -185,6 +189,7 @@ def test_get_and_head_honour_if_match_and_if_none_match(s3):
 
 
 def test_get_and_head_honour_if_modified_and_if_unmodified_since(s3):
+    """GET and HEAD honour If-Modified-Since and If-Unmodified-Since, alone and combined."""
     bucket = s3.new_bucket()
     etag = s3.client.put_object(Bucket=bucket, Key="k", Body=os.urandom(1024))["ETag"]
     modified = s3.client.head_object(Bucket=bucket, Key="k")["LastModified"]
@@ -202,6 +207,7 @@ def test_get_and_head_honour_if_modified_and_if_unmodified_since(s3):
 
 
 def test_conditional_put_if_none_match_and_if_match(s3):
+    """PUT with If-None-Match: * and with If-Match."""
     # S3 specifies If-None-Match: * (create only) and If-Match (replace only that version) on PUT
     # (AWS since 2024). RGW reads both on PUT since before 16.2; measured on 16.2.15: If-None-Match: *
     # as S3 says, and an If-Match that does not hold is refused with 412 and changes nothing. But
@@ -233,6 +239,7 @@ def test_conditional_put_if_none_match_and_if_match(s3):
 # -- copy ---------------------------------------------------------------------------------------------
 
 def test_copy_object_keeps_or_replaces_metadata_as_directed(s3):
+    """CopyObject keeps or replaces metadata as its directive says; copy-source-if-match."""
     bucket = s3.new_bucket()
     data = os.urandom(8192)
     meta = {"origin": "source", "purpose": "copy"}
@@ -269,6 +276,7 @@ def test_copy_object_keeps_or_replaces_metadata_as_directed(s3):
 
 
 def test_upload_part_copy_assembles_byte_ranges_of_the_source(s3):
+    """UploadPartCopy assembles byte ranges of the source."""
     bucket = s3.new_bucket()
     data = os.urandom(PART + MiB)
     s3.client.put_object(Bucket=bucket, Key="src", Body=data)
@@ -293,6 +301,7 @@ def test_upload_part_copy_assembles_byte_ranges_of_the_source(s3):
 # -- multipart ----------------------------------------------------------------------------------------
 
 def test_list_parts_pages_through_the_uploaded_parts(s3):
+    """ListParts pages through the uploaded parts."""
     bucket = s3.new_bucket()
     bodies = [os.urandom(1000 + n) for n in range(3)]
     upload, parts = upload_parts(s3, bucket, "mp", bodies)
@@ -315,6 +324,7 @@ def test_list_parts_pages_through_the_uploaded_parts(s3):
 
 
 def test_aborted_upload_is_gone(s3):
+    """An aborted multipart upload is gone."""
     bucket = s3.new_bucket()
     upload, _ = upload_parts(s3, bucket, "mp", [os.urandom(1024)])
     expect_status(204, "AbortMultipartUpload", s3.client.abort_multipart_upload, Bucket=bucket, Key="mp",
@@ -334,6 +344,7 @@ def test_aborted_upload_is_gone(s3):
 
 
 def test_complete_with_a_missing_or_wrong_part_is_refused_with_invalid_part(s3):
+    """Completing with a missing or wrong part is refused with InvalidPart."""
     bucket = s3.new_bucket()
     upload, parts = upload_parts(s3, bucket, "mp", [os.urandom(PART), os.urandom(1024)])
     try:
@@ -350,6 +361,7 @@ def test_complete_with_a_missing_or_wrong_part_is_refused_with_invalid_part(s3):
 
 
 def test_complete_with_parts_out_of_order_is_refused_or_assembled_in_part_order(s3):
+    """A part list out of order is refused (InvalidPartOrder) or assembled in part order."""
     # S3 refuses a part list not in ascending order with InvalidPartOrder. RGW 16.2 sorts the list
     # by part number and completes (measured on 16.2.15: it keeps the parts in a map). Either is
     # accepted; assembling the parts in the list's order, or any other refusal, is not.
@@ -373,6 +385,7 @@ def test_complete_with_parts_out_of_order_is_refused_or_assembled_in_part_order(
 
 
 def test_part_under_5mib_but_the_last_is_refused_with_entity_too_small(s3):
+    """A part under 5 MiB that is not the last is refused with EntityTooSmall."""
     bucket = s3.new_bucket()
     upload, parts = upload_parts(s3, bucket, "mp", [os.urandom(1024), os.urandom(1024)])
     try:
@@ -407,6 +420,7 @@ def _versions(s3, bucket):
 
 
 def test_versioning_keeps_every_version_of_an_overwritten_key(s3):
+    """Versioning keeps every version of an overwritten key."""
     bucket = _versioned_bucket(s3)
     v1 = _put_version(s3, bucket, "k", b"first version")
     v2 = _put_version(s3, bucket, "k", b"second")
@@ -420,6 +434,7 @@ def test_versioning_keeps_every_version_of_an_overwritten_key(s3):
 
 
 def test_delete_marker_hides_the_key_and_removing_it_restores_the_key(s3):
+    """A delete marker hides the key; removing the marker restores it."""
     bucket = _versioned_bucket(s3)
     v1 = _put_version(s3, bucket, "k", b"kept")
     deleted = s3.client.delete_object(Bucket=bucket, Key="k")
@@ -436,6 +451,7 @@ def test_delete_marker_hides_the_key_and_removing_it_restores_the_key(s3):
 
 
 def test_deleting_a_version_removes_only_that_version(s3):
+    """Deleting a version by its id removes only that version."""
     bucket = _versioned_bucket(s3)
     v1 = _put_version(s3, bucket, "k", b"old")
     v2 = _put_version(s3, bucket, "k", b"newer")
@@ -455,6 +471,7 @@ def test_deleting_a_version_removes_only_that_version(s3):
 # -- presigned ----------------------------------------------------------------------------------------
 
 def test_presigned_put_with_plain_http(s3, op_timeout):
+    """A presigned PUT works from plain HTTP; a broken signature and an expired URL get 403."""
     bucket = s3.new_bucket()
     data = os.urandom(32 * 1024)
     url = s3.client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up"}, ExpiresIn=300)
@@ -475,6 +492,7 @@ def test_presigned_put_with_plain_http(s3, op_timeout):
 
 
 def test_presigned_put_is_bound_to_the_headers_it_was_signed_with(s3, ceph, op_timeout):
+    """A presigned PUT refuses other Content-Type, metadata and unsigned x-amz-* headers."""
     # The way a browser upload is handed a URL: the server signs the Content-Type and metadata it
     # allows, and the holder of the URL can change neither, nor add x-amz-* headers of its own
     # (S3 refuses those: "There were headers present in the request which were not signed").
@@ -511,6 +529,7 @@ ALLOWED, DISALLOWED = "https://app.example", "https://elsewhere.example"
 
 
 def test_cors_preflight_answers_allowed_origins_only(s3, op_timeout):
+    """CORS rules are stored; a preflight gets the headers from allowed origins only."""
     bucket = s3.new_bucket()
     s3.client.put_object(Bucket=bucket, Key="k", Body=b"shared")
     rules = [{"AllowedOrigins": [ALLOWED], "AllowedMethods": ["GET", "PUT"], "AllowedHeaders": ["*"],
@@ -552,6 +571,7 @@ def _tags(s3, bucket, key):
 
 
 def test_object_tags_put_get_delete(s3):
+    """Object tags are put, read and deleted."""
     bucket = s3.new_bucket()
     s3.client.put_object(Bucket=bucket, Key="k", Body=b"tagged")
     assert _tags(s3, bucket, "k") == [], "a new object has tags"
@@ -568,6 +588,7 @@ def test_object_tags_put_get_delete(s3):
 
 
 def test_tags_given_on_put_via_header(s3):
+    """Tags given on PUT by x-amz-tagging are stored; GET gives the tag count."""
     bucket = s3.new_bucket()
     s3.client.put_object(Bucket=bucket, Key="k", Body=b"tagged on PUT", Tagging="team=storage&stage=ci%20run")
     assert _tags(s3, bucket, "k") == [("stage", "ci run"), ("team", "storage")], (

@@ -30,6 +30,7 @@ def _osd_states(ids):
 
 def test_failed_host_is_marked_down_and_out_and_data_recovers(target, ceph, disruption, run_context,
                                                                 record_metric):
+    """A host's OSDs killed: Ceph marks them down and out and recovers the data elsewhere."""
     step = disruption.step
     before = disruption.topology()
     step.before(before)
@@ -66,6 +67,7 @@ def test_failed_host_is_marked_down_and_out_and_data_recovers(target, ceph, disr
 
 
 def test_removed_host_is_purged_and_capacity_drops_by_its_share(target, ceph, disruption, run_context):
+    """The failed host purged: OSD count and raw capacity drop by exactly its share."""
     step = disruption.step
     failed = run_context.coordinator.read_note("failed-host")
     if failed is None:

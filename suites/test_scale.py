@@ -9,6 +9,7 @@ pytestmark = [pytest.mark.scale, pytest.mark.disruptive]
 
 
 def test_new_host_and_extra_osd_join_and_take_data(target, ceph, disruption, run_context, record_metric):
+    """A new host and an extra OSD join, take data, and health returns with the ledger intact."""
     step = disruption.step
     before = disruption.topology()
     step.before(before)
@@ -47,6 +48,7 @@ def test_new_host_and_extra_osd_join_and_take_data(target, ceph, disruption, run
 
 
 def test_pg_num_change_is_applied_and_settles(ceph, disruption, ledger, record_metric):
+    """The ledger pool's pg_num doubles, settles active+clean, and the ledger stays intact."""
     step = disruption.step
     pool = ledger.rados_pool
     if pool is None:

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.sharedfs
 @pytest.mark.smoke
 @pytest.mark.parametrize("size", [0, 4096, MiB], ids=["0B", "4KiB", "1MiB"])
 def test_file_written_on_one_client_reads_identically_on_the_other(shared, size):
+    """What one client writes the other reads byte-identical, both ways."""
     data = random_bytes(size)
     shared.a.write("from-a", data)
     got = shared.b.read("from-a")
@@ -33,6 +34,7 @@ def test_file_written_on_one_client_reads_identically_on_the_other(shared, size)
 
 @pytest.mark.measures
 def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
+    """A 64 MiB file crosses clients intact; throughput, and fio on the filesystem."""
     size = 64 * MiB
     data = random_bytes(size)
     with Timer() as write:
@@ -48,6 +50,7 @@ def test_large_file_crosses_clients_intact(shared, record_metric, fio_profile):
 
 
 def test_metadata_changes_are_seen_by_the_other_client(shared):
+    """mkdir, rename, chmod, links, unlink and rmdir on one client are seen on the other."""
     a, b = shared.a, shared.b
     a.mkdir("d/e", parents=True)
     a.write("f", b"content")
@@ -121,6 +124,7 @@ def _run_both(shared, script, args_a, args_b, timeout):
 
 
 def test_appends_under_fcntl_locks_lose_no_line(shared):
+    """Two clients append under fcntl locks: no line lost, torn or duplicated."""
     n = 150
     shared.a.write("log", b"")
     _run_both(shared, _APPENDER, ("log", "A", n), ("log", "B", n), shared.client_bound)
@@ -133,6 +137,7 @@ def test_appends_under_fcntl_locks_lose_no_line(shared):
 
 
 def test_counter_under_lock_reaches_exact_total(shared):
+    """A counter incremented under a lock from both clients ends at the exact total."""
     n = 100
     shared.a.write("counter", b"0")
     _run_both(shared, _COUNTER, ("counter", n), ("counter", n), shared.client_bound)
@@ -160,6 +165,7 @@ _PUBLISHER = textwrap.dedent("""
 
 
 def test_atomic_publish_is_never_seen_partially(shared):
+    """A file written and renamed into place on one client is never seen partially on the other."""
     writer = shared.a.start(["python3", "-c", _PUBLISHER, ".", "12", "3"])
     complete = torn = 0
     deadline = time.monotonic() + 120
@@ -206,6 +212,7 @@ _FILLER = textwrap.dedent("""
 
 
 def test_directory_quota_is_enforced_and_lifted(shared):
+    """ceph.quota.max_bytes makes writes fail with EDQUOT; lifting it lets them through."""
     quota = 8 * MiB
     shared.a.setxattr(".", "ceph.quota.max_bytes", str(quota).encode())
     assert int(shared.a.getxattr(".", "ceph.quota.max_bytes")) == quota
@@ -223,6 +230,7 @@ def test_directory_quota_is_enforced_and_lifted(shared):
 
 
 def test_nginx_serves_files_the_other_client_wrote(shared, op_timeout):
+    """nginx serves over HTTP files that the other client wrote."""
     pages = {"index.html": b"<h1>served from CephFS</h1>", "blob.bin": random_bytes(2 * MiB)}
     for name, body in pages.items():
         shared.b.write(name, body)
