@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps apps venv conformance test unit lint bench sweep matrix testbed testbed-down testbed-status ceph-image
+.PHONY: deps apps venv conformance test unit lint docs bench sweep matrix testbed testbed-down testbed-status ceph-image
 
 deps:
 	@scripts/install-deps
@@ -44,6 +44,13 @@ lint: venv
 	$(VENV)/bin/lint-imports
 	@# The CI workflows: YAML, then GitHub's workflow schema (vendored in check-jsonschema: no network).
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@# The docs site, into site/ (ignored by git); a broken link or a page missing from the nav fails.
+	$(VENV)/bin/mkdocs build --strict --quiet
+
+## The docs site into site/: the check catalogue regenerated from the checks, then mkdocs.
+docs: venv
+	$(VENV)/bin/python -m ceph_conformance catalogue
+	$(VENV)/bin/mkdocs build --strict
 
 ## Bring-up of two cluster shapes (3 hosts x 1 OSD, 4 x 3), 3 runs each: phases, time to HEALTH_OK, checks;
 ## median, min, max. BENCH_ARGS="reports/A reports/B" compares finished runs.
@@ -59,7 +66,7 @@ matrix: venv
 sweep: venv
 	$(VENV)/bin/python -m ceph_conformance sweep --include-kept
 
-## A real Kubernetes on this host, built from the Go module proxy and Debian (README: the test bed); prints its
+## A real Kubernetes on this host, built from the Go module proxy and Debian (docs/testbed.md); prints its
 ## KUBECONFIG. TESTBED_NODES=0 for the API alone (etcd + kube-apiserver, no root needed).
 TESTBED_NODES ?= 2
 testbed: deps venv
@@ -72,7 +79,7 @@ testbed-status: venv
 testbed-down: venv
 	$(VENV)/bin/python -m ceph_conformance testbed down
 
-## A Ceph image from a Debian release's packages into podman's storage, for --ceph-image (README: Ceph versions):
+## A Ceph image from a Debian release's packages into podman's storage, for --ceph-image (docs/ceph-versions.md):
 ## make ceph-image RELEASE=trixie (Ceph 18.2) or RELEASE=forky (Ceph 20.2). Cached: a second build is fast.
 RELEASE ?= trixie
 ceph-image: venv

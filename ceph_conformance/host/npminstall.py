@@ -42,7 +42,7 @@ GHOST_VERSION = "5.130.4"
 # Ghost 5.130.4's engines.node: ^18.12.1 || ^20.11.1 || ^22.13.1 (Ghost 6 needs Node 22).
 GHOST_NODE = ((18, 12, 1), (20, 11, 1), (22, 13, 1))
 KEEP_OPTIONAL = ("@tryghost/html-to-mobiledoc",)  # what the admin API's ?source=html converts with
-INSTALL_TIMEOUT_S = 1800  # measured cold: see README (about 10 minutes on 2 busy cores)
+INSTALL_TIMEOUT_S = 1800  # measured cold: see docs/areas.md (about 10 minutes on 2 busy cores)
 NPM_FLAGS = ["--omit=dev", "--omit=optional", "--legacy-peer-deps", "--no-audit", "--no-fund",
              "--replace-registry-host=registry.yarnpkg.com"]
 

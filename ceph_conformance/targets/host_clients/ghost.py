@@ -7,7 +7,7 @@ password only there, never on a command line or in a file of the repository. The
 the run's mark (host/processes.py): teardown and the sweep stop exactly it.
 
 Ghost 5 targets MySQL 8; here the database is Debian's MariaDB 10.11. Ghost's migrations and the
-admin API work there (measured: see the README); Ghost logs that the database is not supported.
+admin API work there (measured: see docs/areas.md); Ghost logs that the database is not supported.
 """
 
 import os
