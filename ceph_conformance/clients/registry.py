@@ -25,7 +25,8 @@ from ..secrets import scrub
 from ..waits import GiveUp, WaitTimeout, wait_for
 from .web import http_get
 
-REGISTRY = GoProgram("registry", "github.com/distribution/distribution/v3/cmd/registry", "v3.1.2")
+REGISTRY = GoProgram("registry", "github.com/distribution/distribution/v3/cmd/registry", "v3.1.2",
+                     expected="about 1.5 min")
 CHUNK_BYTES = 5 * 1024 * 1024  # the S3 driver's smallest chunk: layers above it go up in parts
 MULTIPART_COPY_ABOVE = 8 * 1024 * 1024  # the driver's default, 32 MiB, would copy the test's layers in one piece
 BLOBS = "docker/registry/v2/blobs/sha256"  # where the driver keeps blobs in the bucket

@@ -5,23 +5,25 @@ the module through the Go module proxy and builds one binary into <cache>/<name>
 one module and build cache beside them shared by every program, so a second call is a cache hit
 and nothing lands in the repository. Builds run under `nice -n 19` (the machine is shared with
 cluster runs) and behind a file lock (xdist workers, a user and CI never build the same binary at
-once). The test bed's Kubernetes has its own module (testbed/build.py); the Go command is found
-the same way.
+once). The test bed's Kubernetes has its own module (testbed/build.py).
 """
 
 import os
+import re
+import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from filelock import FileLock
 
 from ..errors import SetupError
-from ..testbed.build import find_go
+from . import firstuse
 
 CACHE_ENV = "CCONF_GO_CACHE"
 DEFAULT_CACHE = Path("/var/cache/ceph-conformance/go")
+GO_CANDIDATES = ("go", "/usr/local/go/bin/go")  # Debian's, then the upstream tarball's
+MIN_GO = (1, 26)
 BUILD_TIMEOUT_S = 3600  # a cold build of a large program on 2 busy cores; a warm one takes no time
 
 
@@ -32,12 +34,27 @@ class GoProgram:
     name: str
     package: str
     version: str
+    expected: str = "a few minutes"  # how long a first build takes here, for the line that announces it
     ldflags: str = "-s -w"
     tags: tuple = field(default=())
     env: tuple = field(default=())  # extra (NAME, value) pairs for the build, e.g. CGO_ENABLED
 
     def describe(self):
         return f"{self.package}@{self.version}"
+
+
+def find_go():
+    """The go command, at least MIN_GO; a SetupError saying what to install otherwise."""
+    for candidate in GO_CANDIDATES:
+        path = shutil.which(candidate)
+        if not path:
+            continue
+        out = subprocess.run([path, "env", "GOVERSION"], capture_output=True, text=True, timeout=60).stdout
+        found = re.match(r"go(\d+)\.(\d+)", out.strip())
+        if found and tuple(map(int, found.groups())) >= MIN_GO:
+            return path
+    raise SetupError(f"building programs from their Go modules needs Go >= {'.'.join(map(str, MIN_GO))} "
+                     f"(looked for {', '.join(GO_CANDIDATES)}): install it")
 
 
 def cache_root():
@@ -64,10 +81,9 @@ def ensure_built(program, progress=print):
         if is_built(program):  # another process built it while we waited
             return path
         go = find_go()
-        progress(f"building {program.name} from {program.describe()} (Go module proxy, nice -n 19) ...")
-        started = time.monotonic()
-        _go_install(go, program, path)
-        progress(f"built {program.name} in {time.monotonic() - started:.0f}s -> {path}")
+        with firstuse.step(f"building {program.name} from its Go module {program.describe()}", program.expected,
+                           f"built {program.name} into {path.parent}", progress):
+            _go_install(go, program, path)
     return path
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import SetupError
+from . import firstuse
 
 CACHE_ENV = "CCONF_NPM_CACHE"
 DEFAULT_CACHE = Path("/var/cache/ceph-conformance")
@@ -101,13 +102,12 @@ def ensure_ghost(version=GHOST_VERSION, progress=print, lock_timeout=INSTALL_TIM
         with FileLock(str(root / "install.lock"), timeout=lock_timeout):
             if is_installed(version):  # another process installed it while we waited
                 return ghost_dir(version)
-            progress(f"installing Ghost {version} from the npm registry into {root / version} "
-                     f"(nice -n 10, log {root / f'{version}.install.log'}) ...")
             started = time.monotonic()
-            _install(version)
-            seconds = time.monotonic() - started
-            (root / version / "install-seconds").write_text(f"{seconds:.0f}\n")
-            progress(f"installed Ghost {version} in {seconds:.0f}s -> {ghost_dir(version)}")
+            with firstuse.step(f"installing Ghost {version} from the npm registry (log "
+                               f"{root / f'{version}.install.log'})", "3 to 9 min",
+                               f"installed Ghost into {ghost_dir(version)}", progress):
+                _install(version)
+            (root / version / "install-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
     except Timeout:
         raise SetupError(f"another process has held {root / 'install.lock'} for over {lock_timeout}s "
                          f"(installing Ghost); see {root / f'{version}.install.log'}") from None

@@ -7,6 +7,7 @@ nothing.
 
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,32 @@ class RunContext:
         except (OSError, ValueError):
             # The terminal went away (`| head` ended, the harness that read it was killed): a
             # progress line must never stop the run, least of all its teardown.
+            self.terminal_gone = True
+
+    def announce(self, message):
+        """A progress line that reaches the terminal even inside a check, past pytest's capture: for
+        the long first-use steps (host/firstuse.py), so a user watching the run sees why it waits."""
+        if not self.in_check:
+            return self.progress(message)
+        line = f"[ceph {time.time() - self.t0:6.1f}s] {scrub(message)}"
+        try:
+            with open(self.run.run_dir / "progress.log", "a") as log:
+                log.write(line + "\n")
+        except OSError:
+            pass
+        if self.terminal_gone:
+            return
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        try:
+            # As pytest's live logging does: the capture suspended for the one line.
+            with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+                if reporter is not None and self.controller:
+                    reporter.ensure_newline()
+                    reporter.write_line(line)
+                else:  # an xdist worker: its stderr is the terminal's
+                    print(line, file=sys.__stderr__, flush=True)
+        except (OSError, ValueError):
             self.terminal_gone = True
 
     def is_check(self, item):

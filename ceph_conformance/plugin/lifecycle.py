@@ -12,6 +12,7 @@ import pytest
 from .. import fio, secrets
 from .. import options as opts
 from ..errors import SetupError
+from ..host import firstuse
 from ..report import bundle, logs, page, product, results
 from ..run import Run, new_run_id, worker_id
 from . import quiet, serial_ast, toolcalls
@@ -65,6 +66,7 @@ def pytest_configure(config):
     serial_ast.install()  # checks use threads; CPython 3.11's ast.parse is not safe in two at once
     ctx = RunContext(config, options, run, controller=worker_input is None)
     config.stash[RUN_KEY] = ctx
+    firstuse.set_sink(ctx.announce)  # builds on first use say so on the terminal, also inside a check
     config.pluginmanager.register(ResultsHooks(ctx), "ceph-conformance-results")
     config.pluginmanager.register(CheckScope(ctx), "ceph-conformance-check-scope")
     config.pluginmanager.register(quiet, "ceph-conformance-quiet")  # measuring checks alone under -n
@@ -208,6 +210,8 @@ def _finish(ctx, session, exitstatus):
 def pytest_unconfigure(config):
     """After pytest-html and JUnit wrote their files (in sessionfinish): the run's bundle."""
     ctx = context(config)
+    if ctx is not None:
+        firstuse.set_sink(None)
     if ctx is None or not ctx.controller or ctx.results is None:
         return
     try:

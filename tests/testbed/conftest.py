@@ -10,12 +10,15 @@ Opt-out: CCONF_SKIP_TESTBED=1 skips these tests, saying so (for a machine withou
 
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 from filelock import FileLock
 
+from ceph_conformance.host import firstuse
 from ceph_conformance.run import new_run_id
+from ceph_conformance.testbed import build
 from ceph_conformance.testbed.bed import DEFAULT_ROOT, TestBed, sweep_dead_beds
 
 SKIP_ENV = "CCONF_SKIP_TESTBED"
@@ -54,9 +57,17 @@ def pytest_sessionfinish(session):
 
 def _printer(config):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and not hasattr(config, "workerinput"):
-        return lambda m: reporter.write_line(f"[testbed] {m}")
-    return lambda m: print(f"[testbed] {m}", file=sys.stderr, flush=True)
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
+    def say(message):
+        # Past pytest's capture, as live logging does: the bed is built and brought up in a fixture.
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            if reporter is not None and not hasattr(config, "workerinput"):
+                reporter.ensure_newline()
+                reporter.write_line(f"[testbed] {message}")
+            else:
+                print(f"[testbed] {message}", file=sys.__stderr__, flush=True)
+    return say
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +79,12 @@ def testbed(request):
     bed = TestBed(bed_dir)
     with FileLock(f"{bed_dir}.lock"):
         if not bed.is_up():
-            bed.up(progress=_printer(request.config), nodes=NODES, owner_pid=request.config._cconf_testbed_owner)
+            say = _printer(request.config)
+            todo = build.missing(build.API_BINARIES + (build.NODE_BINARIES if NODES else ()))
+            # The first use builds Kubernetes from its Go modules: one line when it begins, one at the end.
+            with firstuse.step("building the test bed's Kubernetes from its Go modules", "about 9 min",
+                               "built the test bed's Kubernetes", say) if todo else nullcontext():
+                bed.up(progress=say, nodes=NODES, owner_pid=request.config._cconf_testbed_owner)
     return bed
 
 

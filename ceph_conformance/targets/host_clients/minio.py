@@ -26,7 +26,7 @@ from ...secrets import register
 from ...waits import GiveUp, WaitTimeout, wait_for
 
 MINIO = gobuild.GoProgram(name="minio", package="github.com/minio/minio",
-                          version="v0.0.0-20260212201848-7aac2a2c5b7c")
+                          version="v0.0.0-20260212201848-7aac2a2c5b7c", expected="about 9 min")
 ROOT_USER = "conformance"
 STOP_TIMEOUT = 20.0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from ...errors import SetupError
-from ...host import images
+from ...host import firstuse, images
 
 CACHE_ENV = "CCONF_IMAGE_CACHE"
 DEFAULT_CACHE = Path("/var/cache/ceph-conformance/images")
@@ -67,14 +67,16 @@ def ensure_ceph_image(release, progress=print):
     with FileLock(str(cache / "build.lock")):
         if image_exists(tag):
             return version_name(tag)
-        root = images.rootfs(spec_, cache, progress)
-        version = images.upstream_version(images.package_version(root, "ceph-common"))
-        name = f"{REPOSITORY}:{version}"
-        spec_.labels["ceph-version"] = version
-        images.commit(spec_, root, name, _buildah, cache / f"build-{spec_.variant}.log", progress)
-        proc = subprocess.run(_buildah("tag", name, tag), capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            raise SetupError(f"buildah tag {name} {tag} failed: {proc.stderr.strip()[-300:]}")
+        with firstuse.step(f"building a Ceph image from Debian {release}'s packages", "3 to 4 min",
+                           f"built the Ceph image of Debian {release}", progress):
+            root = images.rootfs(spec_, cache, progress)
+            version = images.upstream_version(images.package_version(root, "ceph-common"))
+            name = f"{REPOSITORY}:{version}"
+            spec_.labels["ceph-version"] = version
+            images.commit(spec_, root, name, _buildah, cache / f"build-{spec_.variant}.log", progress)
+            proc = subprocess.run(_buildah("tag", name, tag), capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                raise SetupError(f"buildah tag {name} {tag} failed: {proc.stderr.strip()[-300:]}")
     progress(f"{name} (Debian {release}) is in podman's storage; run it with --ceph-image={name}")
     return name
 
