@@ -15,13 +15,6 @@ class CephClient:
         self.tools = tools
         self.timeout = timeout
 
-    @classmethod
-    def on_host(cls, conf, keyring=None, name="client.admin", timeout=60.0):
-        """The tools run on this host with conf and keyring."""
-        from .targets.host_clients.tools import HostCephTools
-
-        return cls(HostCephTools(conf, keyring, name), timeout)
-
     @property
     def name(self):
         return getattr(self.tools, "name", "client.admin")

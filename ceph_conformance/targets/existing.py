@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 from .. import cluster_runs
-from ..cleanup import cluster_kinds, sweep_cluster
+from ..cleanup import sweep_cluster
 from ..errors import CommandError, SetupError, Unsupported
 from ..host import packages
 from .base import Target
+from .existing_sweep import cluster_kinds
 from .host_clients import HostClients
 from .host_clients.tools import HostCephTools
 

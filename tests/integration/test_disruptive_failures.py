@@ -5,6 +5,7 @@ right before one disruptive check runs."""
 import re
 
 from ceph_conformance.ceph_client import CephClient
+from ceph_conformance.targets.host_clients.tools import HostCephTools
 from ceph_conformance.waits import wait_for
 
 from .harness import break_during
@@ -14,7 +15,7 @@ RECOVERY_BOUND = 40
 
 def _ceph(run_dir):
     cluster = run_dir / "cluster"
-    return CephClient.on_host(cluster / "ceph.conf", cluster / "keyring" / "client.admin.keyring")
+    return CephClient(HostCephTools(cluster / "ceph.conf", cluster / "keyring" / "client.admin.keyring"))
 
 
 def _ledger_pool(ceph):

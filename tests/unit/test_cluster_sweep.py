@@ -5,8 +5,10 @@ import time
 
 from ceph_conformance import cluster_runs
 from ceph_conformance.ceph_client import CephClient
-from ceph_conformance.cleanup import Kind, cluster_kinds, sweep_cluster
+from ceph_conformance.cleanup import Kind, sweep_cluster
 from ceph_conformance.host.sweep import write_marker
+from ceph_conformance.targets.existing_sweep import cluster_kinds
+from ceph_conformance.targets.host_clients.tools import HostCephTools
 
 
 def _run_id(seconds_ago):
@@ -40,7 +42,7 @@ def test_a_run_is_dead_only_when_that_is_proven(tmp_path):
 
 def test_a_user_that_could_not_be_removed_is_a_failure_not_swept(tmp_path):
     # A real radosgw-admin that fails (its cluster's conf is gone): the removal must count as failed.
-    broken = CephClient.on_host(tmp_path / "gone" / "ceph.conf", timeout=20)
+    broken = CephClient(HostCephTools(tmp_path / "gone" / "ceph.conf"), timeout=20)
     uid = f"cconf-{_run_id(60)}-gw0-s3-1"
     remove_s3_user = cluster_kinds(broken, "rbd", tmp_path)[0].remove
     lines = []
@@ -51,7 +53,7 @@ def test_a_user_that_could_not_be_removed_is_a_failure_not_swept(tmp_path):
 
 
 def test_a_dry_run_removes_nothing_and_lists_what_would_go(tmp_path):
-    broken = CephClient.on_host(tmp_path / "gone" / "ceph.conf", timeout=20)
+    broken = CephClient(HostCephTools(tmp_path / "gone" / "ceph.conf"), timeout=20)
     rid = _run_id(60)
     removed = []
     kind = Kind("RBD image", lambda: [f"cconf-{rid}-gw0-vol-1", "not-ours"], removed.append)

@@ -42,3 +42,29 @@ def test_a_check_fixture_or_ledger_part_reaching_past_the_seam_fails_the_lint(pr
     assert proc.returncode != 0, proc.stdout
     said = " ".join(proc.stdout.split())  # the report wraps long lines
     assert "BROKEN" in said and named in said, proc.stdout[-2000:]
+
+
+# The package's layers (pyproject.toml): a lower layer that imports a higher one fails the lint.
+@pytest.mark.parametrize(("where", "line", "named"), [
+    ("ceph_conformance/host/climbs.py", "from ..targets.host_clients.tools import HostCephTools\n",
+     "ceph_conformance.host.climbs -> ceph_conformance.targets.host_clients.tools"),
+    ("ceph_conformance/unplaced.py", "from .targets.host_clients.rbd import RbdVolume\n", "unplaced"),
+    ("ceph_conformance/clients/climbs.py", "from ..plugin import context\n",
+     "ceph_conformance.clients.climbs -> ceph_conformance.plugin"),
+], ids=["host imports a target", "a root module in no layer", "a client imports the plugin"])
+def test_a_module_importing_a_layer_above_its_own_fails_the_lint(project, where, line, named):
+    (project / where).write_text(line)
+    proc = _lint(project)
+    assert proc.returncode != 0, proc.stdout
+    said = " ".join(proc.stdout.split())
+    assert "the package's layers: each imports only the layers below it BROKEN" in said, proc.stdout[-2000:]
+    assert named in said, proc.stdout[-2000:]
+
+
+def test_a_utility_importing_the_host_names_the_climb(project):
+    (project / "ceph_conformance" / "waits.py").write_text(
+        (REPO / "ceph_conformance" / "waits.py").read_text() + "\nfrom .host import processes  # noqa: E402\n")
+    proc = _lint(project)
+    said = " ".join(proc.stdout.split())
+    assert proc.returncode != 0 and "ceph_conformance.waits -> ceph_conformance.host.processes" in said, \
+        proc.stdout[-2000:]
