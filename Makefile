@@ -45,12 +45,12 @@ lint: venv
 	@# The CI workflows: YAML, then GitHub's workflow schema (vendored in check-jsonschema: no network).
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@# The docs site, into site/ (ignored by git); a broken link or a page missing from the nav fails.
-	$(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 ## The docs site into site/: the check catalogue regenerated from the checks, then mkdocs.
 docs: venv
 	$(VENV)/bin/python -m ceph_conformance catalogue
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 ## Bring-up of two cluster shapes (3 hosts x 1 OSD, 4 x 3), 3 runs each: phases, time to HEALTH_OK, checks;
 ## median, min, max. BENCH_ARGS="reports/A reports/B" compares finished runs.
