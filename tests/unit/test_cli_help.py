@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-COMMANDS = ("sweep", "sweep-cluster", "rook-manifests", "testbed", "matrix", "ceph-image")
+COMMANDS = ("sweep", "sweep-cluster", "rook-manifests", "testbed", "matrix", "ceph-image", "catalogue")
 
 
 def _run(*args):
