@@ -32,9 +32,13 @@ conformance: deps venv
 	@$(PYTEST) -c pyproject.toml $(PYTEST_ARGS); rc=$$?; \
 	echo "reports: $(CURDIR)/reports/latest/ (report.html, junit.xml, results.json)"; exit $$rc
 
-## Run the project's own tests: unit tests, and the suite run against real clusters broken on purpose.
+## Run the project's own tests: unit tests, and the suite run against real clusters broken on purpose,
+## part by part (unit, pages, integration, testbed) with the caches filled in the background; the closing
+## lines say how long each part took. PARTS=unit,pages picks parts; PREBUILD=0 builds nothing ahead.
+PARTS ?= unit,pages,integration,testbed
+PREBUILD ?= 1
 test: deps venv
-	$(PYTEST) tests $(TEST_ARGS)
+	$(VENV)/bin/python scripts/project-tests --parts $(PARTS) $(if $(filter 0,$(PREBUILD)),--no-prebuild) -- $(TEST_ARGS)
 
 unit: venv
 	$(PYTEST) tests/unit $(TEST_ARGS)

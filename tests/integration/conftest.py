@@ -28,6 +28,8 @@ def nothing_left_behind():
     reap_children()
     left = leftovers()
     assert left == [], f"the runs left these behind: {left}"
+    if os.environ.get("PYTEST_XDIST_WORKER") and RUN_ROOT.is_dir():
+        RUN_ROOT.rmdir()  # the worker's own root, empty now
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,10 @@ from ceph_conformance.waits import WaitTimeout, wait_for
 from .barrier_plugin import barrier_paths
 
 REPO = Path(__file__).resolve().parents[2]
-# The project's tests keep their runs apart from a user's default run root.
-RUN_ROOT = Path(os.environ.get("CCONF_SELFTEST_RUN_ROOT", "/var/tmp/ceph-conformance-selftest"))
+# The project's tests keep their runs apart from a user's default run root; under xdist each worker
+# has a root of its own, so what one worker's tests count as left behind is theirs alone.
+RUN_ROOT = Path(os.environ.get("CCONF_SELFTEST_RUN_ROOT", "/var/tmp/ceph-conformance-selftest"),
+                os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 
 @dataclass
