@@ -12,3 +12,33 @@ REAL_RESULTS = Path(__file__).resolve().parents[1] / "data" / "results-local-ful
 
 def real_results():
     return json.loads(REAL_RESULTS.read_text())
+
+
+# Every text of a picture and every mark drawn across a row (the throughput chart's dashed baseline
+# ticks), as the browser laid them out: [{"text", "x", "y", "w", "h"}] in page pixels.
+_LAYOUT = """svg => {
+  const box = e => { const b = e.getBoundingClientRect(); return {x: b.x, y: b.y, w: b.width, h: b.height}; };
+  return {svg: box(svg),
+          texts: [...svg.querySelectorAll("text")].filter(t => t.textContent.trim())
+                   .map(t => ({text: t.textContent.trim(), ...box(t)})),
+          marks: [...svg.querySelectorAll("line.tick")].map(l => ({text: "a dashed baseline tick", ...box(l)}))};
+}"""
+TOLERANCE = 0.5  # px: boxes that merely touch do not overprint
+
+
+def _cross(a, b):
+    return (a["x"] < b["x"] + b["w"] - TOLERANCE and b["x"] < a["x"] + a["w"] - TOLERANCE
+            and a["y"] < b["y"] + b["h"] - TOLERANCE and b["y"] < a["y"] + a["h"] - TOLERANCE)
+
+
+def overprints(svg):
+    """What overprints in an SVG picture (a Playwright locator): two texts whose boxes overlap, a
+    text crossed by a mark, a text outside the picture. [] when every text stands clear."""
+    layout = svg.evaluate(_LAYOUT)
+    texts, frame = layout["texts"], layout["svg"]
+    found = [f"{a['text']!r} overlaps {b['text']!r}" for i, a in enumerate(texts) for b in texts[i + 1:]
+             if _cross(a, b)]
+    found += [f"{mark['text']} crosses {t['text']!r}" for t in texts for mark in layout["marks"] if _cross(t, mark)]
+    found += [f"{t['text']!r} lies outside the picture" for t in texts
+              if t["x"] < frame["x"] - TOLERANCE or t["x"] + t["w"] > frame["x"] + frame["w"] + TOLERANCE]
+    return found
