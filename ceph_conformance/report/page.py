@@ -78,6 +78,14 @@ def tallies(metrics):
     return [(name, f"{total:g}", n) for name, (total, n) in out.items()]
 
 
+def setup_text(check):
+    """ "set-up 300 s: minio (first use) 298 s" for a check whose set-up took a while, else ""."""
+    took = charts.setup_seconds(check)
+    if took is None or took < charts.SETUP_SHOWN_S:
+        return ""
+    return f"set-up {seconds(took)}" + (f": {charts.setup_label(check)}" if check.get("fixtures") else "")
+
+
 def ordered_checks(results):
     """Checks in matrix order (area, then the order they ran), each with its place."""
     fmap = features.feature_map()
@@ -85,7 +93,7 @@ def ordered_checks(results):
     for check in results.get("checks", []):
         area, capability = fmap.place(check["nodeid"])
         out.append({**check, "area": area, "capability": capability, "group": fmap.group(check["nodeid"]),
-                    "area_title": fmap.areas.get(area, area)})
+                    "area_title": fmap.areas.get(area, area), "setup": setup_text(check)})
     rank = {a: i for i, a in enumerate(AREA_ORDER)}
     return sorted(out, key=lambda c: (rank.get(c["area"], len(rank)), c.get("started") or 0))
 
