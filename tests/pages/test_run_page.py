@@ -158,3 +158,29 @@ def test_a_fixtures_set_up_is_a_bar_of_its_own_named_and_timed(browser, tmp_path
     # The check's details say it too.
     details = p.locator('.check[data-nodeid$="test_objects_stored_through_minio_are_files_the_other_client_reads"]')
     assert "(set-up 300 s: minio (first use) 299 s)" in details.locator(".meta").first.inner_text()
+
+
+def test_the_measured_table_has_one_row_per_check_in_the_matrix_order(browser, tmp_path):
+    results = real_results()
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-measured")
+    p.locator("#throughput").screenshot(path=str(tmp_path / "run-page-measured-table.png"))
+    rows = p.locator("#metrics-table tbody tr")
+    nodeids = [rows.nth(i).get_attribute("data-nodeid") for i in range(rows.count())]
+    measuring = {m["check"] for m in results["metrics"] if m["unit"] != "count"}
+    assert len(nodeids) == len(set(nodeids)) == len(measuring) == 9 and set(nodeids) == measuring
+    # Each figure of the run once, in its check's row.
+    figures = [m for m in results["metrics"] if m["unit"] != "count"]
+    assert p.locator("#metrics-table .figure").count() == len(figures) == 16
+    bench = rows.nth(0)
+    assert bench.get_attribute("data-nodeid").endswith("::test_rados_bench_baseline")
+    assert bench.locator(".figure").all_inner_texts() == ["rados_bench_write 116.7 MB/s",
+                                                          "rados_bench_seq_read 836.4 MB/s"]
+    db = p.locator('#metrics-table tr[data-nodeid$="test_database_round_trip_spans_many_rados_objects"]')
+    assert db.locator('.figure[data-figure="db_load_MBps"]').inner_text() == \
+        "db_load_MBps 16.7 MB/s (14 % of rados bench)"
+    # Sorted as the verdict matrix is: by its rows (areas), then its columns (capabilities).
+    area_rows = p.locator("#feature-matrix th.area").all_inner_texts()
+    columns = p.locator("#feature-matrix th.cap").all_inner_texts()
+    cells = [rows.nth(i).locator("td").all_inner_texts()[:2] for i in range(rows.count())]
+    places = [(area_rows.index(area), columns.index(capability)) for area, capability in cells]
+    assert places == sorted(places), cells
