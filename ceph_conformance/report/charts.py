@@ -337,9 +337,11 @@ def shape(steps):
     stages = shape_stages(steps)
     if not stages:
         return None
-    col_w = min(150, (WIDTH - 130) / len(stages))
+    col_w = min(260, (WIDTH - LANE_W - 10) / len(stages))
+    bar_w = min(col_w * 0.6, 110)
+    wrap = max(10, int((col_w - 12) / (0.7 * FONT_PX)))  # characters of a stage's name on a line
     bar_h = 70
-    chart = Chart(130 + col_w * len(stages) + 10, 2 * (bar_h + 40) + 67, plot_top=bar_h)
+    chart = Chart(WIDTH, 2 * (bar_h + 40) + 67, plot_top=bar_h)
     for row, (key, unit) in enumerate((("osds", "OSDs"), ("capacity_gib", "GiB raw"))):
         values = [getattr(s, key) for s in stages]
         top = max((v for v in values if v is not None), default=0) or 1
@@ -347,9 +349,9 @@ def shape(steps):
         chart.lanes.append((base_y - bar_h / 2, unit, 1))
         for i, (stage, value) in enumerate(zip(stages, values, strict=True)):
             height = 0 if value is None else max(value / top * bar_h, 1)
+            lines = tuple(fit(line, col_w - 8) for line in textwrap.wrap(stage.label, wrap)[:3]) if row == 1 else ()
             chart.items.append(Bar(label=stage.label if row == 1 else "", value=value if value is not None else "?",
-                                   lines=tuple(textwrap.wrap(stage.label, 24)[:3]) if row == 1 else (),
-                                   unit=unit, x=130 + i * col_w + col_w * 0.2, y=base_y - height,
-                                   width=col_w * 0.6, height=height, baseline=i == 0,
+                                   lines=lines, unit=unit, x=LANE_W + i * col_w + (col_w - bar_w) / 2,
+                                   y=base_y - height, width=bar_w, height=height, baseline=i == 0,
                                    title=f"{stage.title}: {value} {unit}"))
     return chart
