@@ -1,9 +1,10 @@
 """The report pages in headless Chromium, rendered from a real run's results.json."""
 
 import json
+import shutil
 from pathlib import Path
 
-from tests.browser import box, open_page  # noqa: F401 - helpers (its fixtures: tests/conftest.py)
+from tests.browser import SHOTS, box, open_page  # noqa: F401 - helpers (its fixtures: tests/conftest.py)
 
 # A real run's results.json: the full suite (42 checks, disruptive ones included) on the local target
 # of the development machine, 2026-12-01 (run 20261201-080159-c038); one check erred in its cleanup.
@@ -42,3 +43,11 @@ def overprints(svg):
     found += [f"{t['text']!r} lies outside the picture" for t in texts
               if t["x"] < frame["x"] - TOLERANCE or t["x"] + t["w"] > frame["x"] + frame["w"] + TOLERANCE]
     return found
+
+
+def shoot(locator, shots, name):
+    """A screenshot of one part of a page into shots/name.png and SHOTS/name.png, as open_page does
+    for the whole page."""
+    locator.screenshot(path=str(shots / f"{name}.png"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shots / f"{name}.png", SHOTS / f"{name}.png")

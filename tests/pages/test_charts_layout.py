@@ -3,7 +3,7 @@ text, over a baseline tick, or past the picture's edge (the browser's own boxes 
 
 from ceph_conformance.report import page
 
-from .conftest import box, open_page, overprints, real_results
+from .conftest import box, open_page, overprints, real_results, shoot
 
 PICTURES = ("timeline", "throughput", "shape")
 
@@ -38,7 +38,8 @@ def test_no_text_of_a_picture_overprints_another_and_each_uses_its_panel(browser
             assert overprints(svg) == [], (name, picture)
             panel = box(p.locator(f"#{'disruptive' if picture == 'shape' else picture} .panel"))
             assert box(svg)["width"] >= panel["width"] - 32, (name, picture, box(svg), panel)
-        p.locator("#throughput").screenshot(path=str(folder / f"{name}-throughput.png"))
+        for part in ("timeline", "throughput", "disruptive"):
+            shoot(p.locator(f"#{part}"), folder, f"{name}-{part}")
         # Each figure and its share of the baseline stand in columns right of every bar and tick.
         values = p.locator("svg.throughput text.value")
         rightmost = max(box(p.locator("svg.throughput rect.bar").nth(i))["x"]

@@ -6,7 +6,7 @@ import json
 from ceph_conformance import secrets
 from ceph_conformance.report import page
 
-from .conftest import box, open_page, real_results
+from .conftest import box, open_page, real_results, shoot
 
 RED = "rgb(255, 228, 225)"
 GREEN = "rgb(218, 251, 225)"
@@ -137,7 +137,7 @@ def _with_a_minio_build(results, build_s=300.0):
 def test_a_fixtures_set_up_is_a_bar_of_its_own_named_and_timed(browser, tmp_path):
     results = _with_a_minio_build(real_results())
     p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-setup")
-    p.locator("#timeline").screenshot(path=str(tmp_path / "run-page-setup-timeline.png"))
+    shoot(p.locator("#timeline"), tmp_path, "run-page-setup-timeline")
     setups = p.locator("svg.timeline rect.seg.setup")
     # MinIO's, and those the real run recorded as the time from a check's start to its body's
     # (a block volume 7.9 s, the sharedfs clients 2.0 s, a new host 20 s).
@@ -163,7 +163,7 @@ def test_a_fixtures_set_up_is_a_bar_of_its_own_named_and_timed(browser, tmp_path
 def test_the_measured_table_has_one_row_per_check_in_the_matrix_order(browser, tmp_path):
     results = real_results()
     p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-measured")
-    p.locator("#throughput").screenshot(path=str(tmp_path / "run-page-measured-table.png"))
+    shoot(p.locator("#throughput"), tmp_path, "run-page-measured-table")
     rows = p.locator("#metrics-table tbody tr")
     nodeids = [rows.nth(i).get_attribute("data-nodeid") for i in range(rows.count())]
     measuring = {m["check"] for m in results["metrics"] if m["unit"] != "count"}
