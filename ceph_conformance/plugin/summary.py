@@ -1,18 +1,62 @@
 """What the run tells people: every report collected for results.json, the HTML summary and title,
 and the terminal summary."""
 
+import json
+import time
+
 import pytest
 
 from ..report import page
 from ..report.bundle import bundle_path
 from .context import context
 
+FIXTURE_SHOWN_S = 0.1  # a fixture's own set-up at least this long is named in results.json
 
-class ResultsHooks:
-    """Registered only in a conformance run: every report is collected for results.json, and the
-    HTML report gets the conformance summary and title."""
+
+class FixtureTimes:
+    """Each fixture a check sets up, timed in the process that runs the check: its own time, less
+    the fixtures it asked for from its body (request.getfixturevalue), as the check's user property
+    "fixture_setup" (JSON [{name, scope, seconds}], those of FIXTURE_SHOWN_S or more, in the order
+    they finished). A broader fixture than the check's own is set up in the first check that uses
+    it: where a MinIO build or a database's first start shows up."""
+
+    def __init__(self):
+        self._item, self._times, self._inner = None, [], []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item):
+        self._item, self._times, self._inner = item, [], []
+        try:
+            return (yield)
+        finally:
+            if self._times:
+                item.user_properties.append(("fixture_setup", json.dumps(self._times)))
+            self._item = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        if self._item is None:  # a fixture asked for from a check's body or its teardown
+            return (yield)
+        self._inner.append(0.0)
+        began = time.monotonic()
+        try:
+            return (yield)
+        finally:
+            took = time.monotonic() - began
+            own = took - self._inner.pop()
+            if self._inner:
+                self._inner[-1] += took
+            if own >= FIXTURE_SHOWN_S:
+                self._times.append({"name": fixturedef.argname, "scope": fixturedef.scope,
+                                    "seconds": round(own, 2)})
+
+
+class ResultsHooks(FixtureTimes):
+    """Registered only in a conformance run: every report is collected for results.json (with the
+    fixtures each check set up), and the HTML report gets the conformance summary and title."""
 
     def __init__(self, ctx):
+        super().__init__()
         self.ctx = ctx
 
     def pytest_runtest_logreport(self, report):

@@ -10,9 +10,40 @@ from dataclasses import dataclass, field
 from .features import function_name
 from .results import BASELINE_READ, BASELINE_WRITE, relative_to_baseline
 
-WIDTH = 900
-LABEL_W = 300  # left column of bar and lane labels
+# The pictures' own coordinates; drawn at the width of the page's panel (CSS: width 100 %), so one
+# unit is about one pixel on a page 1280 px wide or more.
+WIDTH = 1190
 ROW_H = 24
+FONT_PX = 11  # svg text (templates/_style.css.j2)
+
+# Advance widths of DejaVu Sans, the pages' first font, in em, rounded up (measured in Chromium);
+# fonts that stand in for it (Arial, Helvetica) are narrower, so a label that fits here fits there.
+_EM = {0.28: "'ijlIJ", 0.32: " ,.", 0.34: "/:;\\|", 0.36: "f-", 0.40: "()[]t!", 0.42: "r", 0.46: '"',
+       0.50: "*_`", 0.53: "sz?", 0.56: "cL", 0.58: "Fk", 0.60: "vxy", 0.62: "PTYoae",
+       0.64: "EhnuSbdgpq$0123456789{}", 0.66: "K", 0.70: "AVXZBRC", 0.75: "UNH", 0.79: "DG&OQ", 0.82: "w",
+       0.84: "#+<=>^~", 0.87: "M", 0.95: "%", 0.98: "m"}
+_CHAR_EM = {ch: em for em, chars in _EM.items() for ch in chars}
+BOLD = 1.25  # bold glyphs are at most this much wider
+
+
+def text_width(text, size=FONT_PX, bold=False):
+    """How wide text is drawn, in px, at most (a character not in the table counts a whole em)."""
+    return sum(_CHAR_EM.get(ch, 1.0) for ch in str(text)) * size * (BOLD if bold else 1)
+
+
+def fit(text, width, size=FONT_PX):
+    """text, or as much of it as fits in width px followed by "…"; "" when not even 3 characters fit."""
+    text = str(text)
+    if text_width(text, size) <= width:
+        return text
+    room = width - text_width("…", size)
+    out, used = "", 0.0
+    for ch in text:
+        used += _CHAR_EM.get(ch, 1.0) * size
+        if used > room:
+            break
+        out += ch
+    return out.rstrip() + "…" if len(out) >= 3 else ""
 
 
 @dataclass
@@ -29,6 +60,8 @@ class Bar:
     ratio: float | None = None
     title: str = ""
     lines: tuple = ()  # a label wrapped onto lines, under the bar
+    text: str = ""  # the figure as drawn (the value column)
+    ratio_text: str = ""  # its share of the baseline as drawn (the ratio column)
 
 
 @dataclass
@@ -39,6 +72,9 @@ class Chart:
     ticks: list = field(default_factory=list)  # [(x, label)]
     lanes: list = field(default_factory=list)  # [(y, label)]
     plot_top: float = 0
+    columns: list = field(default_factory=list)  # [(x, heading)]: right-aligned columns of figures
+    label_x: float = 0  # where the row labels end (right-aligned)
+    plot_right: float = 0
 
 
 def short(name, limit=44):
@@ -62,40 +98,56 @@ def _nice_ticks(top, count=5):
     return ticks
 
 
+LABEL_MAX = 360  # px of the widest row label; a longer one is cut with "…" (its title has it whole)
+GAP = 14  # px between columns
+
+
 def throughput(metric_rows):
     """One bar per MB/s figure; the two rados bench bars first, each other bar with a tick where
-    its baseline (writes to rados bench write, reads to seq read) lies."""
+    its baseline (writes to rados bench write, reads to seq read) lies. Three columns, so that no
+    text lies on a bar or a tick: the figures' names, right-aligned; the bars; each figure and its
+    share of the baseline, right-aligned at the right edge."""
     rows = [m for m in metric_rows if m.get("unit") == "MB/s"]
     if not rows:
         return None
     base = {m["name"]: m["value"] for m in rows if m["name"] in (BASELINE_WRITE, BASELINE_READ)}
     ratios = relative_to_baseline(rows)
     ordered = sorted(rows, key=lambda m: (m["name"] not in base, m["name"] != BASELINE_WRITE, m["name"]))
-    top = max(m["value"] for m in rows) * 1.12 or 1
-    plot_w = WIDTH - LABEL_W - 90
-    scale = plot_w / top
-    chart = Chart(WIDTH, 34 + ROW_H * len(ordered) + 26, plot_top=24)
+    values = [f"{m['value']:.1f}" for m in ordered]
+    shares = ["baseline" if m["name"] in base else f"{round(ratios[m['name']] * 100)} %" if m["name"] in ratios
+              else "" for m in ordered]
+    share_heading, value_heading = "of rados bench", "MB/s"
+    share_right = WIDTH - 4
+    value_right = share_right - max(text_width(t) for t in [*shares, share_heading]) - GAP
+    label_x = min(max(text_width(m["name"]) for m in ordered), LABEL_MAX) + 8
+    plot_left = label_x + 8
+    plot_right = value_right - max(text_width(t) for t in [*values, value_heading]) - 2 * GAP
+    top = max(m["value"] for m in rows) * 1.04 or 1
+    scale = (plot_right - plot_left) / top
+    chart = Chart(WIDTH, 30 + ROW_H * len(ordered) + 30, plot_top=30, label_x=label_x, plot_right=plot_right,
+                  columns=[(value_right, value_heading), (share_right, share_heading)])
     for i, m in enumerate(ordered):
         y = chart.plot_top + i * ROW_H
         reads = any(word in m["name"] for word in ("read", "get"))
         baseline_value = base.get(BASELINE_READ if reads else BASELINE_WRITE)
         is_base = m["name"] in base
-        tick = None if is_base or baseline_value is None else LABEL_W + baseline_value * scale
+        tick = None if is_base or baseline_value is None else plot_left + baseline_value * scale
         chart.items.append(Bar(
-            label=m["name"], value=m["value"], unit=m["unit"], x=LABEL_W, y=y, width=max(m["value"] * scale, 1),
-            baseline=is_base, tick_x=tick, ratio=ratios.get(m["name"]),
+            label=fit(m["name"], LABEL_MAX), value=m["value"], unit=m["unit"], x=plot_left, y=y + 4,
+            width=max(m["value"] * scale, 1), baseline=is_base, tick_x=tick, ratio=ratios.get(m["name"]),
+            text=values[i], ratio_text=shares[i],
             title=f"{m['name']}: {m['value']} MB/s ({function_name(m.get('check', ''))})"))
-    chart.ticks = [(LABEL_W + t * scale, f"{t:g}") for t in _nice_ticks(top / 1.12)]
+    chart.ticks = [(plot_left + t * scale, f"{t:g}") for t in _nice_ticks(top / 1.04)]
     return chart
 
 
 @dataclass
 class Segment:
-    label: str
+    label: str  # as drawn: cut to the room the segment has, "" when there is none
     x: float
     y: float
     width: float
-    kind: str  # phase, gate, passed, failed, error, skipped, step, recovery, teardown
+    kind: str  # phase, gate, setup, passed, failed, error, skipped, step, recovery, teardown
     title: str
     href: str = ""
 
@@ -105,6 +157,52 @@ def _epoch(iso):
     if not iso:
         return None
     return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _secs(value):
+    return f"{value:.0f} s" if value >= 100 else f"{value:.1f} s"
+
+
+SETUP_SHOWN_S = 1.0  # a check's set-up at least this long is a bar of its own
+
+
+def setup_seconds(check):
+    """How long a check's set-up (its fixtures) took: pytest's setup phase ("setup_s"), or, in a
+    results.json from before it was recorded, from its setup's start to its body's; None if unknown."""
+    if check.get("setup_s") is not None:
+        return check["setup_s"]
+    if check.get("started") and check.get("call_started"):
+        return round(check["call_started"] - check["started"], 3)
+    return None
+
+
+def _first_use(fixture):
+    return "" if fixture.get("scope", "function") == "function" else " (first use)"
+
+
+def setup_label(check):
+    """ "minio (first use) 298 s": the fixture that took longest, and its time; "set-up 7.9 s" when
+    the run did not record its fixtures."""
+    fixtures = check.get("fixtures") or []
+    if not fixtures:
+        return f"set-up {_secs(setup_seconds(check) or 0)}"
+    lead = max(fixtures, key=lambda f: f["seconds"])
+    return f"{lead['name']}{_first_use(lead)} {_secs(lead['seconds'])}"
+
+
+def setup_title(check):
+    """What the set-up bar's tooltip says: the set-up's time, then each fixture's."""
+    total = setup_seconds(check) or 0
+    text = f"set-up of {check['nodeid']}: {_secs(total)}"
+    fixtures = sorted(check.get("fixtures") or [], key=lambda f: -f["seconds"])
+    if not fixtures:
+        return text + " (this run did not record its fixtures' times)"
+    parts = [f"{f['name']} ({f.get('scope', 'function')} fixture{_first_use(f) and ', first use'}) "
+             f"{_secs(f['seconds'])}" for f in fixtures]
+    rest = total - sum(f["seconds"] for f in fixtures)
+    if rest >= 0.1:
+        parts.append(f"the rest {_secs(rest)}")
+    return f"{text}: " + "; ".join(parts)
 
 
 def _events(results):
@@ -132,6 +230,8 @@ def _events(results):
         lane = "disruptive" if "disruptive" in c.get("markers", []) else "checks"
         kind = "step" if steps and c["outcome"] == "passed" else c["outcome"]
         begin = c.get("call_started") or c["started"]
+        if c.get("call_started") and (setup_seconds(c) or 0) >= SETUP_SHOWN_S:
+            events.append((c["started"], begin, lane, setup_label(c), "setup", setup_title(c), c["nodeid"]))
         events.append((begin, c["finished"], lane, short(function_name(c["nodeid"]), 30), kind,
                        f"{c['nodeid']}: {c['outcome']} in {c['duration_s']:g} s", c["nodeid"]))
         for s in steps:
@@ -154,28 +254,36 @@ def _events(results):
     return [(s - start, e - start, *rest) for s, e, *rest in events]
 
 
+LANE_W = 130  # the lane names' column
+ROW_STEP = 18  # px between a lane's rows (bars are 15 px high)
+
+
 def timeline(results, href=lambda nodeid: ""):
     """Lanes: bring-up (phases, teardown), gates, checks (packed so overlapping xdist checks get
-    their own rows) and the disruptive steps with their recovery."""
+    their own rows) and the disruptive steps with their recovery. A check is one unit on one row:
+    its set-up, its body, a disruptive step's recovery at its end. A segment's label is cut to the
+    room it has before the next segment on its row."""
     events = _events(results)
     if not events:
         return None
     span = max(e for _, e, *_ in events) or 1
-    plot_w = WIDTH - 130 - 20
-    scale = plot_w / span
+    scale = (WIDTH - LANE_W - 20) / span
+    units = {}
+    for event in events:
+        key = (event[2], event[6]) if event[6] else (event[2], len(units), None)
+        units.setdefault(key, []).append(event)
     lane_rows = {"bring-up": [[]], "gates": [[]], "checks": [], "disruptive": [[]]}
     placed = []
-    for start, end, lane, label, kind, title, nodeid in sorted(events, key=lambda e: (e[0], e[1])):
+    for unit in sorted(units.values(), key=lambda u: (min(e[0] for e in u), max(e[1] for e in u))):
+        begin, finish, lane = min(e[0] for e in unit), max(e[1] for e in unit), unit[0][2]
         rows = lane_rows[lane]
-        if kind == "recovery":
-            row = next(i for i, r in enumerate(rows) if any(p[6] == nodeid for p in r))
-        else:
-            row = next((i for i, r in enumerate(rows) if not r or r[-1][1] <= start + 0.05), None)
-            if row is None:
-                rows.append([])
-                row = len(rows) - 1
-        rows[row].append((start, end, lane, label, kind, title, nodeid))
-        placed.append((lane, row, start, end, label, kind, title, nodeid))
+        row = next((i for i, r in enumerate(rows) if not r or r[-1] <= begin + 0.05), None)
+        if row is None:
+            rows.append([])
+            row = len(rows) - 1
+        rows[row].append(finish)
+        placed += [(lane, row, start, end, *rest) for start, end, _, *rest
+                   in sorted(unit, key=lambda e: (e[0], e[4] == "recovery"))]
     lane_top, y = {}, 8
     chart = Chart(WIDTH, 0)
     for lane, rows in lane_rows.items():
@@ -183,15 +291,23 @@ def timeline(results, href=lambda nodeid: ""):
             continue
         lane_top[lane] = y
         chart.lanes.append((y, lane, len(rows)))
-        y += max(len(rows), 1) * 18 + 10
+        y += max(len(rows), 1) * ROW_STEP + 10
     chart.plot_top = y
+    by_row = {}
     for lane, row, start, end, label, kind, title, nodeid in placed:
         if lane not in lane_top:
             continue
-        chart.items.append(Segment(label=label, x=130 + start * scale, y=lane_top[lane] + row * 18,
-                                   width=max((end - start) * scale, 2), kind=kind, title=title,
-                                   href=href(nodeid) if nodeid else ""))
-    chart.ticks = [(130 + t * scale, f"{t:g} s") for t in _nice_ticks(span)]
+        segment = Segment(label=label, x=LANE_W + start * scale, y=lane_top[lane] + row * ROW_STEP,
+                          width=max((end - start) * scale, 2), kind=kind, title=title,
+                          href=href(nodeid) if nodeid else "")
+        chart.items.append(segment)
+        by_row.setdefault((lane, row), []).append(segment)
+    for segments in by_row.values():
+        segments.sort(key=lambda s: s.x)
+        for here, after in zip(segments, [*segments[1:], None], strict=True):
+            room = min(here.x + here.width, after.x if after else WIDTH) - here.x - 6
+            here.label = fit(here.label, room) if here.label else ""
+    chart.ticks = [(LANE_W + t * scale, f"{t:g} s") for t in _nice_ticks(span)]
     chart.height = y + 26
     return chart
 
@@ -221,9 +337,11 @@ def shape(steps):
     stages = shape_stages(steps)
     if not stages:
         return None
-    col_w = min(150, (WIDTH - 130) / len(stages))
+    col_w = min(260, (WIDTH - LANE_W - 10) / len(stages))
+    bar_w = min(col_w * 0.6, 110)
+    wrap = max(10, int((col_w - 12) / (0.7 * FONT_PX)))  # characters of a stage's name on a line
     bar_h = 70
-    chart = Chart(130 + col_w * len(stages) + 10, 2 * (bar_h + 40) + 67, plot_top=bar_h)
+    chart = Chart(WIDTH, 2 * (bar_h + 40) + 67, plot_top=bar_h)
     for row, (key, unit) in enumerate((("osds", "OSDs"), ("capacity_gib", "GiB raw"))):
         values = [getattr(s, key) for s in stages]
         top = max((v for v in values if v is not None), default=0) or 1
@@ -231,9 +349,9 @@ def shape(steps):
         chart.lanes.append((base_y - bar_h / 2, unit, 1))
         for i, (stage, value) in enumerate(zip(stages, values, strict=True)):
             height = 0 if value is None else max(value / top * bar_h, 1)
+            lines = tuple(fit(line, col_w - 8) for line in textwrap.wrap(stage.label, wrap)[:3]) if row == 1 else ()
             chart.items.append(Bar(label=stage.label if row == 1 else "", value=value if value is not None else "?",
-                                   lines=tuple(textwrap.wrap(stage.label, 24)[:3]) if row == 1 else (),
-                                   unit=unit, x=130 + i * col_w + col_w * 0.2, y=base_y - height,
-                                   width=col_w * 0.6, height=height, baseline=i == 0,
+                                   lines=lines, unit=unit, x=LANE_W + i * col_w + (col_w - bar_w) / 2,
+                                   y=base_y - height, width=bar_w, height=height, baseline=i == 0,
                                    title=f"{stage.title}: {value} {unit}"))
     return chart

@@ -78,6 +78,14 @@ def tallies(metrics):
     return [(name, f"{total:g}", n) for name, (total, n) in out.items()]
 
 
+def setup_text(check):
+    """ "set-up 300 s: minio (first use) 298 s" for a check whose set-up took a while, else ""."""
+    took = charts.setup_seconds(check)
+    if took is None or took < charts.SETUP_SHOWN_S:
+        return ""
+    return f"set-up {seconds(took)}" + (f": {charts.setup_label(check)}" if check.get("fixtures") else "")
+
+
 def ordered_checks(results):
     """Checks in matrix order (area, then the order they ran), each with its place."""
     fmap = features.feature_map()
@@ -85,9 +93,40 @@ def ordered_checks(results):
     for check in results.get("checks", []):
         area, capability = fmap.place(check["nodeid"])
         out.append({**check, "area": area, "capability": capability, "group": fmap.group(check["nodeid"]),
-                    "area_title": fmap.areas.get(area, area)})
+                    "area_title": fmap.areas.get(area, area), "setup": setup_text(check)})
     rank = {a: i for i, a in enumerate(AREA_ORDER)}
     return sorted(out, key=lambda c: (rank.get(c["area"], len(rank)), c.get("started") or 0))
+
+
+def figure(value):
+    """A measured figure as the table shows it: 836.4, 16312.9, 16.7, 7.2, 0.253."""
+    if not isinstance(value, int | float):
+        return str(value)
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def measured(results):
+    """The "Measured" table: one row per check that measured something, in the verdict matrix's
+    order (its area's row, then its capability's column, then the order the checks ran), each with
+    its figures in the order it recorded them and, for a throughput, its share of rados bench."""
+    fmap = features.feature_map()
+    ratios = results.get("relative_to_rados_bench") or {}
+    by_check = {}
+    for m in results.get("metrics") or []:
+        if m.get("unit") != "count":
+            by_check.setdefault(m.get("check", ""), []).append(
+                {**m, "text": figure(m["value"]), "ratio": ratios.get(m["name"]) if m.get("unit") == "MB/s" else None})
+    areas = {a: i for i, a in enumerate(AREA_ORDER)}
+    columns = {c: i for i, c in enumerate(fmap.capabilities)}
+    started = {c["nodeid"]: c.get("started") or 0 for c in results.get("checks", [])}
+    rows = []
+    for nodeid, figures in by_check.items():
+        area, capability = fmap.place(nodeid)
+        rows.append({"nodeid": nodeid, "area": area, "area_title": fmap.areas.get(area, area),
+                     "capability": capability, "figures": figures,
+                     "key": (areas.get(area, len(areas)), columns.get(capability, len(columns)),
+                             started.get(nodeid, 0), nodeid)})
+    return sorted(rows, key=lambda r: r["key"])
 
 
 def context(results, pytest_html=None):
@@ -112,7 +151,10 @@ def context(results, pytest_html=None):
         "throughput": charts.throughput(metrics),
         "timeline": charts.timeline(results, href=lambda nodeid: "#" + features.anchor(nodeid)),
         "shape": charts.shape(results.get("disruptive_steps") or []),
-        "metrics": [m for m in metrics if m.get("unit") != "count"],
+        "measured": (rows := measured(results)),
+        # The figures' names as one column across the table: as wide as the longest (in ch, the
+        # width of a digit; a name's letters are no wider on average).
+        "figure_name_ch": max((len(m["name"]) for r in rows for m in r["figures"]), default=0),
         "tallies": tallies(metrics),
         "ratios": results.get("relative_to_rados_bench") or {},
         "fio": results.get("fio"),

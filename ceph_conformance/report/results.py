@@ -28,6 +28,11 @@ class ResultsCollector:
         # seconds: the order checks ran in, across xdist workers.
         if report.when in ("setup", "call"):
             entry["started" if report.when == "setup" else "call_started"] = round(getattr(report, "start", 0.0), 3)
+        if report.when == "setup":
+            # How long its fixtures took (pytest's setup phase); the fixtures by name come with the
+            # teardown report ("fixtures"). Runs before these were recorded have neither: readers
+            # take the set-up from "started" to "call_started" (report/charts.py).
+            entry["setup_s"] = round(report.duration, 3)
         entry["finished"] = round(getattr(report, "stop", 0.0), 3)
         if report.failed and report.when == "teardown" and entry["outcome"] != "passed":
             entry["teardown_error"] = _short(report)  # the check's own verdict stands
@@ -53,6 +58,9 @@ class ResultsCollector:
             calls = metrics.values(report.user_properties, "tool_calls")
             if calls:  # Ceph's tools this check ran: {tool: {calls, seconds}} (plugin/toolcalls.py)
                 entry["tool_calls"] = json.loads(calls[-1])
+            fixtures = metrics.values(report.user_properties, "fixture_setup")
+            if fixtures:  # [{name, scope, seconds}] (plugin/summary.py: FixtureTimes)
+                entry["fixtures"] = json.loads(fixtures[-1])
             quiet = metrics.values(report.user_properties, "quiet")
             if quiet:  # under -n: did a measuring check have the cluster to itself (plugin/quiet.py)
                 entry["measured"] = quiet[-1]

@@ -6,7 +6,7 @@ import json
 from ceph_conformance import secrets
 from ceph_conformance.report import page
 
-from .conftest import box, open_page, real_results
+from .conftest import box, open_page, real_results, shoot
 
 RED = "rgb(255, 228, 225)"
 GREEN = "rgb(218, 251, 225)"
@@ -113,3 +113,74 @@ def test_the_object_summary_names_each_group_and_leads_to_what_failed(browser, t
         "suites/test_object_semantics.py::test_deleting_a_version_removes_only_that_version"
     assert "· versioning ·" in target.locator(".meta").first.inner_text()
     assert "answered version id None" in target.locator("pre.message").inner_text()
+
+
+def _with_a_minio_build(results, build_s=300.0):
+    """The real run as if MinIO had been built in its fixture on first use, after the shared FS
+    checks: the check's body 2 s after a set-up of build_s, every later check that much later."""
+    sharedfs = [c for c in results["checks"] if c["nodeid"].startswith("suites/test_sharedfs.py")]
+    at = max(c["finished"] for c in sharedfs)
+    shift = build_s + 2.0 + 0.5
+    for c in results["checks"]:
+        if c["started"] >= at:
+            for key in ("started", "call_started", "finished"):
+                c[key] += shift
+    results["checks"].append({
+        "nodeid": "suites/test_apps_minio.py::test_objects_stored_through_minio_are_files_the_other_client_reads",
+        "outcome": "passed", "duration_s": build_s + 2.1, "metrics": [], "message": None, "markers": ["sharedfs"],
+        "started": at + 0.2, "call_started": at + 0.2 + build_s, "finished": at + 2.3 + build_s, "setup_s": build_s,
+        "fixtures": [{"name": "fs_clients", "scope": "module", "seconds": 1.2},
+                     {"name": "minio", "scope": "module", "seconds": build_s - 1.4}]})
+    return results
+
+
+def test_a_fixtures_set_up_is_a_bar_of_its_own_named_and_timed(browser, tmp_path):
+    results = _with_a_minio_build(real_results())
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-setup")
+    shoot(p.locator("#timeline"), tmp_path, "run-page-setup-timeline")
+    setups = p.locator("svg.timeline rect.seg.setup")
+    # MinIO's, and those the real run recorded as the time from a check's start to its body's
+    # (a block volume 7.9 s, the sharedfs clients 2.0 s, a new host 20 s).
+    assert setups.count() == 4
+    minio = p.locator("svg.timeline g", has=p.locator("title", has_text="set-up of suites/test_apps_minio.py"))
+    assert minio.locator("text").text_content() == "minio (first use) 299 s"
+    assert "minio (module fixture, first use) 299 s; fs_clients (module fixture, first use) 1.2 s" in \
+        minio.locator("title").text_content()
+    # Its bar is as long as its time, the check's own bar right after it on the same row.
+    bar = box(minio.locator("rect"))
+    body = box(p.locator("svg.timeline g", has=p.locator(
+        "title", has_text="minio_are_files_the_other_client_reads: passed")).locator("rect"))
+    assert abs(bar["y"] - body["y"]) < 0.5 and abs(bar["x"] + bar["width"] - body["x"]) < 1
+    assert 100 < bar["width"] / max(body["width"], 2) < 160  # 298 s beside 2 s (drawn at least 2 px)
+    hatch = minio.locator("rect").evaluate("e => getComputedStyle(e).fill")
+    assert "setup-hatch" in hatch, hatch
+    assert "fixture set-up" in p.locator("#timeline .legend").inner_text()
+    # The check's details say it too.
+    details = p.locator('.check[data-nodeid$="test_objects_stored_through_minio_are_files_the_other_client_reads"]')
+    assert "(set-up 300 s: minio (first use) 299 s)" in details.locator(".meta").first.inner_text()
+
+
+def test_the_measured_table_has_one_row_per_check_in_the_matrix_order(browser, tmp_path):
+    results = real_results()
+    p = open_page(browser, _write(tmp_path, results), tmp_path, "run-page-measured")
+    shoot(p.locator("#throughput"), tmp_path, "run-page-measured-table")
+    rows = p.locator("#metrics-table tbody tr")
+    nodeids = [rows.nth(i).get_attribute("data-nodeid") for i in range(rows.count())]
+    measuring = {m["check"] for m in results["metrics"] if m["unit"] != "count"}
+    assert len(nodeids) == len(set(nodeids)) == len(measuring) == 9 and set(nodeids) == measuring
+    # Each figure of the run once, in its check's row.
+    figures = [m for m in results["metrics"] if m["unit"] != "count"]
+    assert p.locator("#metrics-table .figure").count() == len(figures) == 16
+    bench = rows.nth(0)
+    assert bench.get_attribute("data-nodeid").endswith("::test_rados_bench_baseline")
+    assert bench.locator(".figure").all_inner_texts() == ["rados_bench_write 116.7 MB/s",
+                                                          "rados_bench_seq_read 836.4 MB/s"]
+    db = p.locator('#metrics-table tr[data-nodeid$="test_database_round_trip_spans_many_rados_objects"]')
+    assert db.locator('.figure[data-figure="db_load_MBps"]').inner_text() == \
+        "db_load_MBps 16.7 MB/s (14 % of rados bench)"
+    # Sorted as the verdict matrix is: by its rows (areas), then its columns (capabilities).
+    area_rows = p.locator("#feature-matrix th.area").all_inner_texts()
+    columns = p.locator("#feature-matrix th.cap").all_inner_texts()
+    cells = [rows.nth(i).locator("td").all_inner_texts()[:2] for i in range(rows.count())]
+    places = [(area_rows.index(area), columns.index(capability)) for area, capability in cells]
+    assert places == sorted(places), cells

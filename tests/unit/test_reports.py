@@ -159,3 +159,92 @@ def test_run_page_of_a_run_whose_cluster_never_came_up():
     text = page.render_run_page(payload)
     assert "the cluster did not come up" in text and "no free loop device" in text
     assert "No throughput was measured" in text and "No disruptive step ran" in text
+
+
+def test_each_check_records_its_set_up_and_the_fixtures_that_took_it(pytester):
+    # A real pytest session: a module fixture that takes 0.4 s (as a MinIO build does on first use)
+    # over a function fixture of 0.2 s that asks for another of 0.3 s from its body.
+    pytester.makeconftest("""
+        import json
+        import pytest
+        from ceph_conformance.plugin.summary import FixtureTimes
+        from ceph_conformance.report.results import ResultsCollector
+
+        collector = ResultsCollector()
+
+        def pytest_configure(config):
+            config.pluginmanager.register(FixtureTimes(), "fixture-times")
+
+        def pytest_runtest_logreport(report):
+            collector.add(report)
+
+        def pytest_sessionfinish(session):
+            with open("checks.json", "w") as f:
+                json.dump(list(collector.checks.values()), f)
+    """)
+    pytester.makepyfile(test_timed="""
+        import time
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def server():
+            time.sleep(0.4)
+
+        @pytest.fixture
+        def inner():
+            time.sleep(0.3)
+
+        @pytest.fixture
+        def client(server, request):
+            request.getfixturevalue("inner")
+            time.sleep(0.2)
+
+        def test_first(client):
+            pass
+
+        def test_second(client):
+            pass
+
+        def test_quick():
+            pass
+    """)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    first, second, quick = json.loads((pytester.path / "checks.json").read_text())
+    names = [(f["name"], f["scope"]) for f in first["fixtures"]]
+    assert names == [("server", "module"), ("inner", "function"), ("client", "function")], first["fixtures"]
+    seconds = {f["name"]: f["seconds"] for f in first["fixtures"]}
+    # Each fixture's own time: client's 0.2 s without the 0.3 s of the fixture it asked for.
+    assert 0.4 <= seconds["server"] < 0.6 and 0.3 <= seconds["inner"] < 0.45 and 0.2 <= seconds["client"] < 0.3
+    assert 0.9 <= first["setup_s"] < 1.3, first["setup_s"]
+    # The module's server was set up once, by the first check that used it.
+    assert [f["name"] for f in second["fixtures"]] == ["inner", "client"] and 0.5 <= second["setup_s"] < 0.8
+    assert "fixtures" not in quick and quick["setup_s"] < 0.1
+    assert first["started"] < first["call_started"] <= first["finished"]
+
+
+def test_a_check_with_a_long_set_up_is_drawn_with_it_named_and_timed():
+    from ceph_conformance.report import charts
+
+    run = {"run_id": "r", "target": "local", "started": "2026-12-01T08:00:00Z",
+           "cluster": {"ok": True, "started_at": 1000.0, "seconds": 10}, "phases": {"mon": 10},
+           "checks": [
+               {"nodeid": "suites/test_apps_minio.py::test_a", "outcome": "passed", "duration_s": 302.0,
+                "markers": ["sharedfs"], "started": 1010.0, "call_started": 1310.0, "finished": 1312.0,
+                "setup_s": 300.0, "fixtures": [{"name": "fs_clients", "scope": "module", "seconds": 1.5},
+                                               {"name": "minio", "scope": "module", "seconds": 298.2}]},
+               # Recorded before set-up times were: its set-up is the time from its start to its body's.
+               {"nodeid": "suites/test_block.py::test_b", "outcome": "passed", "duration_s": 9.0, "markers": [],
+                "started": 1312.0, "call_started": 1320.0, "finished": 1321.0},
+               {"nodeid": "suites/test_block.py::test_c", "outcome": "passed", "duration_s": 1.0, "markers": [],
+                "started": 1321.0, "call_started": 1321.2, "finished": 1322.0, "setup_s": 0.2}]}
+    chart = charts.timeline(run)
+    setups = [s for s in chart.items if s.kind == "setup"]
+    assert setups[0].label == "minio (first use) 298 s"
+    assert charts.setup_label(run["checks"][1]) == "set-up 8.0 s"
+    assert setups[1].label == "" and setups[1].width < 30  # 8 s of 312: no room for its label (its title says it)
+    assert setups[0].title == ("set-up of suites/test_apps_minio.py::test_a: 300 s: minio (module fixture, first use) "
+                               "298 s; fs_clients (module fixture, first use) 1.5 s; the rest 0.3 s")
+    assert "did not record its fixtures' times" in setups[1].title
+    # The set-up and its check share a row; the check's bar begins where its set-up ends.
+    minio_check = next(s for s in chart.items if s.kind == "passed" and "test_a" in s.title)
+    assert minio_check.y == setups[0].y and abs(minio_check.x - (setups[0].x + setups[0].width)) < 0.01
