@@ -49,8 +49,8 @@ def silent_gateway():
 @pytest.fixture
 def broken_gets():
     """A gateway that answers HEAD of any object (SIZE bytes) and GETs as `mode` says: "silent"
-    (taken, never answered) or "short" (the right headers, half the body, then the connection
-    closed)."""
+    (taken, never answered), "short" (the right headers, half the body, then the connection
+    closed) or "whole" (the body in full: a working gateway)."""
     state = {"mode": "silent", "gets": 0}
     closing = threading.Event()
 
@@ -82,7 +82,7 @@ def broken_gets():
             start, end = (int(m[1]), int(m[2]) if m[2] else SIZE - 1) if m else (0, SIZE - 1)
             length = end - start + 1
             self._headers(206 if m else 200, length, [("Content-Range", f"bytes {start}-{end}/{SIZE}")] if m else [])
-            self.wfile.write(b"x" * (length // 2))
+            self.wfile.write(b"x" * (length if state["mode"] == "whole" else length // 2))
             self.wfile.flush()
             self.close_connection = True
 
@@ -132,3 +132,12 @@ def test_a_managed_download_of_short_bodies_names_the_bytes_that_came(broken_get
     assert said == (f"download_file of bkt/big: the body came back short: {part // 2} of {part} bytes (s3transfer "
                     "gave up after its retries)"), said
     assert state["gets"] > 1, "s3transfer did not retry the short GET"
+
+
+def test_a_managed_download_from_a_working_gateway_returns_the_bytes_and_calls_back(broken_gets):
+    endpoint, state = broken_gets
+    state["mode"] = "whole"
+    client = make_client(endpoint, CREDS, op_timeout=BUDGET)
+    sink, seen = io.BytesIO(), []
+    assert client.download_fileobj("bkt", "big", sink, Config=CONFIG, Callback=seen.append) is None
+    assert sink.getvalue() == b"x" * SIZE and sum(seen) == SIZE
