@@ -50,7 +50,8 @@ def silent_gateway():
 def broken_gets():
     """A gateway that answers HEAD of any object (SIZE bytes) and GETs as `mode` says: "silent"
     (taken, never answered), "short" (the right headers, half the body, then the connection
-    closed) or "whole" (the body in full: a working gateway)."""
+    closed) or "whole" (the body in full: a working gateway). PUTs (parts or objects) are stored
+    in state["put"], and multipart uploads created and completed, for the working case."""
     state = {"mode": "silent", "gets": 0}
     closing = threading.Event()
 
@@ -68,6 +69,18 @@ def broken_gets():
             for k, v in extra:
                 self.send_header(k, v)
             self.end_headers()
+
+        def do_PUT(self):  # a part or an object: stored
+            state.setdefault("put", []).append(self.rfile.read(int(self.headers["Content-Length"])))
+            self._headers(200, 0)
+
+        def do_POST(self):  # CreateMultipartUpload, CompleteMultipartUpload
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            tag = "InitiateMultipartUploadResult" if self.path.endswith("?uploads") else "CompleteMultipartUploadResult"
+            body = (f"<{tag}><Bucket>bkt</Bucket><Key>big</Key><UploadId>u1</UploadId>"
+                    f"<ETag>\"e\"</ETag></{tag}>").encode()
+            self._headers(200, len(body))
+            self.wfile.write(body)
 
         def do_HEAD(self):
             self._headers(200, SIZE)
@@ -141,3 +154,11 @@ def test_a_managed_download_from_a_working_gateway_returns_the_bytes_and_calls_b
     sink, seen = io.BytesIO(), []
     assert client.download_fileobj("bkt", "big", sink, Config=CONFIG, Callback=seen.append) is None
     assert sink.getvalue() == b"x" * SIZE and sum(seen) == SIZE
+
+
+def test_a_managed_upload_to_a_working_gateway_goes_up_in_parts(broken_gets):
+    endpoint, state = broken_gets
+    client = make_client(endpoint, CREDS, op_timeout=BUDGET)
+    data = bytes(range(256)) * (SIZE // 256)
+    client.upload_fileobj(io.BytesIO(data), "bkt", "big", Config=CONFIG)
+    assert sorted(map(len, state["put"])) == [2 * MiB, 5 * MiB, 5 * MiB], [len(p) for p in state["put"]]
