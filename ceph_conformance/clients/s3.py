@@ -198,17 +198,19 @@ class BoundedTransfer:
         method = getattr(client, self.name)
         call = inspect.signature(method).bind(*args, **kwargs)
         what = f"{self.name} of {call.arguments.get('Bucket')}/{call.arguments.get('Key')}"
-        watch = _TransferWatch(time.monotonic() + self.op_timeout)
+        start = time.monotonic()
+        watch = _TransferWatch(start + self.op_timeout)
         watch.attach(client)
         theirs = call.arguments.get("Callback")
         call.arguments["Callback"] = lambda n: (watch.progress(n), theirs and theirs(n))
         try:
             return bounded(partial(method, *call.args, **call.kwargs), what=what, timeout=self.op_timeout)
         except (OperationTimeout, BudgetSpent, botocore.exceptions.ReadTimeoutError):
-            # At the deadline, or botocore's own attempts of one request spent the budget first.
+            # At the deadline, or earlier when botocore's own attempts of one request gave up first.
+            waited = min(time.monotonic() - start, self.op_timeout)
             raise TransferFailed(f"{what}: the endpoint accepted the request but did not answer within "
-                                 f"{self.op_timeout:.0f}s ({watch.seen()}); a managed transfer is bounded by "
-                                 "--op-timeout, retries included") from None
+                                 f"{waited:.0f}s ({watch.seen()}); a managed transfer is bounded by "
+                                 f"--op-timeout ({self.op_timeout:.0f}s), retries included") from None
         except (s3transfer.exceptions.RetriesExceededError, boto3.exceptions.RetriesExceededError) as exc:
             raise TransferFailed(f"{what}: {transfer_cause(exc.last_exception)} (s3transfer gave up after its "
                                  "retries)") from None
