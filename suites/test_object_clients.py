@@ -139,8 +139,13 @@ def verify_independently(client, bucket, tree, keys=None, etags=True):
             h.update(chunk)
         return key, h.hexdigest()
 
-    with ThreadPoolExecutor(8) as pool:
+    # The first failed read ends the check: without cancelling the rest, a silent gateway would
+    # cost every remaining object its own --op-timeout, in waves of 8.
+    pool = ThreadPoolExecutor(8)
+    try:
         digests = dict(pool.map(digest, common))
+    finally:
+        pool.shutdown(cancel_futures=True)
     changed = [k for k in common if digests[k] != expected[k][1]]
     if changed:
         problems.append(f"{len(changed)} of {len(common)} downloaded differ from the files (SHA-256): "
@@ -169,9 +174,10 @@ def rclone_check(rclone, src, dst, *flags):
     said = "; ".join(f"{len(v)} {k} ({_shown(v)})" for k, v in bad.items() if v)
     what = " ".join(["rclone check", *flags])
     agreed = run.returncode == 0 and not said
+    words = f"; rclone said: {run.said}" if run.said else ""
     assert agreed, (
         f"`{what}` of {src} against {dst} reports differences (exit status {run.returncode}): "
-        f"{said or 'see its output'}; its output ends: {run.tail}")
+        f"{said or 'see its output'}{words}; its output ends: {run.tail}")
     return sum(1 for line in lines if line.startswith("= "))
 
 

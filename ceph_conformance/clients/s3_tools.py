@@ -12,6 +12,7 @@ user's AWS_PROFILE or RCLONE_CONFIG_* never reach the tools, and HOME is the too
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,15 @@ from ..secrets import scrub, write_private
 PART_SIZE = 5 * 1024 * 1024
 OUTPUT_TAIL_LINES = 12
 OUTPUT_TAIL_CHARS = 1500
+# A tool's command does many requests, each of them (its retries included) within one --op-timeout
+# by the tool's own timeouts; the whole command is killed at this many budgets, a backstop for a
+# tool that does not honour them.
+COMMAND_BUDGETS = 5
+# The lines in which a tool says why it gave up (rclone "ERROR : ..." and "Failed to sync: ...",
+# s3cmd "ERROR: ..." and "WARNING: Retrying failed request: ...", the AWS CLI "upload failed: ...",
+# "Read timeout on endpoint URL: ...").
+SAYS = re.compile(r"error|failed|timed? ?out|could not|unable", re.I)
+SAID_LINES = 3
 
 
 class ToolMissing(Exception):
@@ -57,6 +67,20 @@ class ToolRun:
         """The end of its output, secrets masked: what a failure message shows."""
         return _tail(self.output)
 
+    @property
+    def said(self):
+        """The tool's own words on why it failed (its last error lines), secrets masked."""
+        return said(self.output)
+
+
+def said(text):
+    lines = []
+    for line in scrub(text).splitlines():
+        line = line.strip()
+        if SAYS.search(line) and line not in lines:
+            lines.append(line)
+    return " | ".join(lines[-SAID_LINES:])[-OUTPUT_TAIL_CHARS:]
+
 
 def _tail(text):
     lines = scrub(text).strip().splitlines()[-OUTPUT_TAIL_LINES:]
@@ -74,6 +98,9 @@ def describe(argv, returncode, output, timeout=None):
     cmd = shown(argv)
     head = (f"`{cmd}` did not finish within {timeout:.0f}s (killed)" if timeout is not None
             else f"`{cmd}` exited with status {returncode}")
+    words = said(output)
+    if words:
+        head += f"; {os.path.basename(str(argv[0]))} said: {words}"
     tail = _tail(output)
     return f"{head}; its output ends: {tail}" if tail else f"{head}, printing nothing"
 
@@ -104,13 +131,13 @@ class S3Tool:
 
     name = None
 
-    def __init__(self, program, endpoint, creds, workdir, *, timeout=300.0, op_timeout=60.0, owner=None):
+    def __init__(self, program, endpoint, creds, workdir, *, timeout=None, op_timeout=60.0, owner=None):
         self.program = program
         self.endpoint = endpoint.rstrip("/")
         self.creds = creds
         self.dir = Path(workdir)
-        self.timeout = timeout
-        self.op_timeout = op_timeout
+        self.op_timeout = op_timeout  # each request's budget, the tool's retries included
+        self.timeout = timeout or COMMAND_BUDGETS * op_timeout  # the whole command's
         self.owner = owner  # the run's mark, so a tool left running by a killed run is swept
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         (self.dir / "tmp").mkdir(mode=0o700, exist_ok=True)
@@ -184,11 +211,14 @@ class Rclone(S3Tool):
                 f"{r}UPLOAD_CONCURRENCY": "4"}
 
     def argv(self, args):
-        # One attempt per command (a retried failure would hide what the gateway did), a few
-        # low-level retries of single requests, and an idle bound per request.
-        bound = f"{self.op_timeout:.0f}s"
-        return [self.program, *map(str, args), "--retries", "1", "--low-level-retries", "3",
-                "--contimeout", bound, "--timeout", bound, "--transfers", "4", "--checkers", "8"]
+        # One attempt per command (a retried failure would hide what the gateway did) and one
+        # low-level retry. Measured (rclone 1.60, a gateway that never answers): a stalled request
+        # gives up after 4 idle timeouts (its SDK retries each low-level try once), so each timeout
+        # is a quarter of the budget.
+        idle = max(1.0, self.op_timeout / 4)
+        return [self.program, *map(str, args), "--retries", "1", "--low-level-retries", "1",
+                "--contimeout", f"{min(5.0, idle):.1f}s", "--timeout", f"{idle:.1f}s", "--transfers", "4",
+                "--checkers", "8"]
 
     def remote(self, bucket, path=""):
         return f"{self.REMOTE}:{bucket}" + (f"/{path}" if path else "")
@@ -214,13 +244,18 @@ class S3cmd(S3Tool):
             "bucket_location = us-east-1",
             f"multipart_chunk_size_mb = {PART_SIZE // 2**20}",
             "progress_meter = False",
-            f"socket_timeout = {self.op_timeout:.0f}",
-            "max_retries = 2",
+            # s3cmd 2.3 retries a failed request 5 times whatever its config says (S3._max_retries),
+            # sleeping 3, 6, ... 15 s (45 s in all) between: the attempts share the budget, the
+            # sleeps come on top.
+            f"socket_timeout = {max(1, int(self.op_timeout / 6))}",
             "",
         ]))
 
     def argv(self, args):
         return [self.program, "-c", str(self.dir / "s3cfg"), *map(str, args)]
+
+
+AWS_ATTEMPTS = 2  # attempts of each request, the first included
 
 
 class AwsCli(S3Tool):
@@ -235,7 +270,7 @@ class AwsCli(S3Tool):
             "region = us-east-1",
             "output = json",
             "retry_mode = standard",
-            "max_attempts = 2",
+            f"max_attempts = {AWS_ATTEMPTS}",
             # RGW 16 predates the CRC checksums newer SDKs add by default.
             "request_checksum_calculation = when_required",
             "response_checksum_validation = when_required",
@@ -255,9 +290,13 @@ class AwsCli(S3Tool):
                 "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""}
 
     def argv(self, args):
-        bound = f"{self.op_timeout:.0f}"
-        return [self.program, *map(str, args), "--endpoint-url", self.endpoint, "--cli-connect-timeout", "10",
-                "--cli-read-timeout", bound]
+        # AWS CLI v1 takes its timeouts only as these options (whole seconds; no secret in them):
+        # each of its AWS_ATTEMPTS attempts gets its share of the budget.
+        per_attempt = self.op_timeout / AWS_ATTEMPTS
+        connect = max(1, int(min(5.0, per_attempt / 2)))
+        read = max(1, int(per_attempt - connect))
+        return [self.program, *map(str, args), "--endpoint-url", self.endpoint, "--cli-connect-timeout",
+                str(connect), "--cli-read-timeout", str(read)]
 
 
 class WorkDirectory:

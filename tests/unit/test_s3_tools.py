@@ -3,9 +3,11 @@ go (never a command line), the files' modes, the environment, bounds and failure
 
 import hashlib
 import os
+import re
 import socket
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -90,7 +92,8 @@ def test_a_failing_tool_names_command_and_exit_status_and_shows_its_output(tmp_p
         aws.run("s3", "ls", timeout=60)
     text = str(failed.value)
     assert text.startswith("`aws s3 ls --endpoint-url http://127.0.0.1:"), text
-    assert "exited with status 255; its output ends: " in text and "Could not connect" in text, text
+    assert "exited with status 255; aws said: Could not connect to the endpoint URL" in text, text
+    assert "; its output ends: " in text, text
     assert SECRET not in text
 
 
@@ -103,6 +106,38 @@ def test_a_tool_that_hangs_is_killed_at_its_bound(tmp_path):
             rclone.run("lsd", f"{rclone.REMOTE}:", timeout=3)
     assert "did not finish within 3s (killed)" in str(failed.value), failed.value
     assert str(failed.value).startswith("`rclone lsd cconf: "), failed.value
+
+
+# Each tool against a gateway that accepts connections and never answers: it gives up by its own
+# timeouts, taken from the budget, and the failure names the command and the tool's own words.
+# s3cmd 2.3 sleeps 45 s between its 5 retries whatever its config says: the command's bound
+# (COMMAND_BUDGETS budgets) kills it, and its words so far are still named.
+SILENT_CASES = {
+    "rclone": (["lsd", "cconf:"], 8, 8 + 3, "exited with status 1; rclone said: ", r"i/o timeout|timeout awaiting"),
+    "aws": (["s3", "ls"], 8, 8 + 3, "exited with status 255; aws said: ", r"Read timeout on endpoint URL"),
+    "s3cmd": (["ls"], 4, s3_tools.COMMAND_BUDGETS * 4 + 3, "did not finish within 20s (killed); s3cmd said: ",
+              r"Retrying failed request: / \(timed out\)"),
+}
+
+
+@pytest.mark.parametrize("name", SILENT_CASES)
+def test_a_tool_against_a_silent_gateway_gives_up_within_its_bound_in_its_own_words(tmp_path, name):
+    args, budget, bound, how, words = SILENT_CASES[name]
+    with socket.socket() as server:  # accepts connections, never answers
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        tool = _tool(name, tmp_path, endpoint=f"http://127.0.0.1:{server.getsockname()[1]}", op_timeout=budget)
+        t0 = time.monotonic()
+        with pytest.raises(s3_tools.ToolFailed) as failed:
+            tool.run(*args)
+        took = time.monotonic() - t0
+    text = str(failed.value)
+    print(f"{name} failed after {took:.1f}s (budget {budget}s): {text}")
+    assert took < bound, f"{name} took {took:.1f}s, its bound is {bound}s: {text}"
+    command = text.split("`")[1]  # the operation it was doing
+    assert command.startswith(f"{name} ") and f" {' '.join(args)}" in command, text
+    assert how in text and re.search(words, text.split(" said: ", 1)[1]), text
+    assert SECRET not in text
 
 
 def test_multipart_etag_is_md5_of_part_md5s(tmp_path):
