@@ -127,6 +127,13 @@ def uplink():
     return found.group(1)
 
 
+def uplink_gateway():
+    """The address of the host's default gateway (192.0.2.1 here), or None."""
+    out = _run(["ip", "-o", "route", "show", "default"], "reading the host's default route").stdout
+    found = re.search(r"\bvia (\S+)", out)
+    return found.group(1) if found else None
+
+
 def _slot_free(slot):
     net = BedNetwork("x", slot, "")
     taken = _run(["ip", "-o", "-4", "addr", "show"], "listing the host's addresses").stdout
