@@ -127,19 +127,20 @@ class TestBed:
             why = "it has fewer nodes than asked" if self.is_up() else "what a bed that died left"
             for line in self.down(progress=lambda _m: None):
                 progress(f"removed the test bed in {self.dir} ({why}): {line}")
-        net = None
         if nodes:
             _preflight_nodes()
-            net = network.allocate(self.dir)
         started = time.monotonic()
         built = build.ensure_built(build.API_BINARIES + (build.NODE_BINARIES if nodes else ()), progress)
         image = None
         if nodes:
+            from . import coredns
             from .image import ensure_image
 
             image = ensure_image(progress)
+            built.update(coredns.ensure_built(progress))
+            self._coredns_archive = coredns.ensure_image(progress)
         try:
-            state = self._start(progress, built, net)
+            state = self._start(progress, built, sealed=bool(nodes))
             if nodes:
                 self._start_nodes(state, nodes, image, progress)
                 self._start_cluster_network(state, progress)
@@ -150,7 +151,7 @@ class TestBed:
         progress(f"test bed up in {time.monotonic() - started:.1f}s: KUBECONFIG={self.kubeconfig}")
         return state
 
-    def _start(self, progress, built, net=None):
+    def _start(self, progress, built, sealed=False):
         self.dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.dir.mkdir(mode=0o700)
         owner = getattr(self, "_owner", {"pid": os.getpid(), "kept": False})
@@ -160,16 +161,20 @@ class TestBed:
             owner["create_time"] = None
         (self.dir / MARKER).write_text(json.dumps(owner))
         (self.dir / "log").mkdir()
-        self._net = net
-        if net is not None:
+        self._net = net = None
+        if sealed:
+            from filelock import FileLock
+
             from .node import HOST_DIRS
 
             # Before the namespace exists: what of /run/netns and /run/containerd the bed must remove.
             self._host_dirs_before = {str(d): d.exists() for d in HOST_DIRS}
-            self._save({"version": build.kubernetes_version(), "server": "", "ports": {}, "pids": {},
-                        "network": net.to_state(), "host_dirs_before": self._host_dirs_before})
             t0 = time.monotonic()
-            network.create(net)
+            with FileLock(str(build.cache_root() / "network.lock")):  # two beds never pick one /30
+                self._net = net = network.allocate(self.dir)
+                self._save({"version": build.kubernetes_version(), "server": "", "ports": {}, "pids": {},
+                            "network": net.to_state(), "host_dirs_before": self._host_dirs_before})
+                network.create(net)
             progress(f"network namespace {net.name} made in {time.monotonic() - t0:.1f}s (no route out; the host "
                      f"reaches it at {net.bed_addr} through veth {net.veth_host}; guard on {net.uplink})")
         t0 = time.monotonic()
@@ -298,12 +303,9 @@ class TestBed:
         progress(f"kube-proxy (iptables mode) ready in {state['phases_s']['kube-proxy']}s")
 
         t0 = time.monotonic()
-        built = coredns.ensure_built(progress)
-        archive = coredns.ensure_image(progress)
         for layout in self._layouts(state):
-            nodes.import_image(layout, archive)
+            nodes.import_image(layout, self._coredns_archive)
         coredns.deploy(self.kubeconfig, COREDNS_READY_S)
-        state["built_s"].update({k: round(v, 1) for k, v in built.items()})
         state["phases_s"]["coredns"] = round(time.monotonic() - t0, 1)
         progress(f"CoreDNS {coredns.VERSION} ready as {nodes.CLUSTER_DNS} (kube-dns) in "
                  f"{state['phases_s']['coredns']}s")

@@ -123,7 +123,6 @@ COREFILE = """.:53 {
         ttl 5
     }
     cache 5
-    loop
 }
 """
 
