@@ -140,14 +140,16 @@ def sweep_cluster_command(args):
 
 def add_rook_manifests(sub):
     from .targets.rook.release import DEFAULT_VERSION
-    from .targets.rook.settings import DEFAULT_CEPH_IMAGE
 
     p = sub.add_parser("rook-manifests", help="print the YAML the Rook targets apply, for the given options")
     p.add_argument("--osd-device", action="append", default=[], metavar="NODE:DEVICE", required=True)
     p.add_argument("--run-id", default="20260101-000000-0000", help="the run id the names and labels carry")
     p.add_argument("--rook-version", default=DEFAULT_VERSION)
     p.add_argument("--rook-manifests", default=None, metavar="DIR")
-    p.add_argument("--ceph-image", default=DEFAULT_CEPH_IMAGE)
+    p.add_argument("--ceph-image", default=None, help="default: the --rook-version release's own Ceph image")
+    p.add_argument("--operator-image", default=None, help="default: the release's own operator image")
+    p.add_argument("--image-pull-policy", default=None, choices=("Never", "IfNotPresent", "Always"))
+    p.add_argument("--no-csi", action="store_true", help="Rook < 1.18: the operator deploys no CSI driver")
     p.add_argument("--rook-namespace", default="rook-ceph")
     p.add_argument("--no-deploy-rook", action="store_true", help="only what a run adds to an existing Rook")
 
@@ -156,7 +158,7 @@ def rook_manifests_command(args):
     from .errors import SetupError
     from .targets.rook import manifests
     from .targets.rook.release import Release
-    from .targets.rook.settings import RookSettings, parse_osd_devices
+    from .targets.rook.settings import RookSettings, default_ceph_image, parse_osd_devices
 
     try:
         nodes = parse_osd_devices(args.osd_device)
@@ -165,11 +167,17 @@ def rook_manifests_command(args):
         print(exc, file=sys.stderr)
         return 2
     n = len(nodes)
-    s = RookSettings(args.run_id, nodes=nodes, namespace=args.rook_namespace, ceph_image=args.ceph_image,
-                     mon_count=3 if n >= 3 else 1, pool_size=min(3, max(1, n - 1)))
-    # Placeholders, not secrets: a run makes its own passwords and never prints them.
-    phases = manifests.plan(release, s, {"mysql": "set-by-the-run", "minio": "set-by-the-run"},
-                            deploy_rook=not args.no_deploy_rook)
+    s = RookSettings(args.run_id, nodes=nodes, namespace=args.rook_namespace,
+                     ceph_image=args.ceph_image or default_ceph_image(release.version), rook_version=release.version,
+                     operator_image=args.operator_image, image_pull_policy=args.image_pull_policy,
+                     csi=not args.no_csi, mon_count=3 if n >= 3 else 1, pool_size=min(3, max(1, n - 1)))
+    try:
+        # Placeholders, not secrets: a run makes its own passwords and never prints them.
+        phases = manifests.plan(release, s, {"mysql": "set-by-the-run", "minio": "set-by-the-run"},
+                                deploy_rook=not args.no_deploy_rook)
+    except (ValueError, SetupError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for phase in phases:
         print(f"# --- phase {phase.name} ({len(phase.documents)} resources)")
         print(manifests.dump(phase.documents), end="")

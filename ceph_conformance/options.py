@@ -52,6 +52,7 @@ class RunOptions:
     ceph_image: str | None = None  # local: None runs the host's packages; Rook: DEFAULT_CEPH_IMAGE
     cephfs_client: str = "kernel"
     rook_timeout: float = 1200.0
+    allow_unsupported_kubernetes: bool = False
     kind_node_image: str | None = None
     vagrant_provider: str = "libvirt"
 
@@ -115,6 +116,9 @@ def add_options(parser):
                 help="how ceph-csi mounts CephFS in pods: kernel (default) or fuse (nodes without the ceph module)")
     k.addoption("--rook-timeout", type=float, default=1200.0,
                 help="bound of each wait of the Rook deploy (operator, CephCluster, storage, apps; default 1200 s)")
+    k.addoption("--allow-unsupported-kubernetes", action="store_true",
+                help="Rook targets: run on a Kubernetes version outside the range the --rook-version release "
+                     "documents (e.g. Rook 1.12: 1.22 to 1.28), saying so in one line, instead of refusing")
     k.addoption("--kind-node-image", default=None,
                 help="--target kind: node image (kindest/node:vX.Y.Z) picking the Kubernetes version")
     k.addoption("--vagrant-provider", default="libvirt", choices=("libvirt", "virtualbox"),
@@ -146,7 +150,8 @@ def from_pytest(config):
         kubeconfig=get("kubeconfig"), context=get("context"), rook_namespace=get("rook_namespace"),
         deploy_rook=get("deploy_rook"), osd_devices=list(get("osd_device")), rook_version=get("rook_version"),
         rook_manifests=get("rook_manifests"), ceph_image=get("ceph_image"), cephfs_client=get("cephfs_client"),
-        rook_timeout=get("rook_timeout"), kind_node_image=get("kind_node_image"),
+        rook_timeout=get("rook_timeout"), allow_unsupported_kubernetes=get("allow_unsupported_kubernetes"),
+        kind_node_image=get("kind_node_image"),
         vagrant_provider=get("vagrant_provider"),
     )
     if opts.target == "kubeconfig" and not opts.kubeconfig:
@@ -215,7 +220,8 @@ def validate_kubernetes(o: RunOptions):
     rook_only = (("--kubeconfig", o.kubeconfig if o.target != "kubeconfig" else None), ("--context", o.context),
                  ("--rook-namespace", o.rook_namespace), ("--deploy-rook", o.deploy_rook),
                  ("--osd-device", o.osd_devices), ("--rook-manifests", o.rook_manifests),
-                 ("--kind-node-image", o.kind_node_image))
+                 ("--kind-node-image", o.kind_node_image),
+                 ("--allow-unsupported-kubernetes", o.allow_unsupported_kubernetes))
     if o.target not in KUBERNETES:
         for name, value in rook_only:
             if value:
