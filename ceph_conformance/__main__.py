@@ -3,7 +3,8 @@
 `python -m ceph_conformance rook-manifests --osd-device=NODE:/dev/X ... > all.yaml` to read (or
 `kubectl apply --dry-run=server -f`) what the Rook targets apply,
 `python -m ceph_conformance testbed up|down|status` for the Kubernetes test bed,
-`python -m ceph_conformance ceph-image --release trixie|forky` builds a Ceph image for --ceph-image, and
+`python -m ceph_conformance ceph-image --release trixie|forky` builds a Ceph image for --ceph-image,
+`python -m ceph_conformance rook-image [--rook-version 1.12.11]` builds Rook's operator image, and
 `python -m ceph_conformance matrix REPORT_DIR... [-o OUT.html]`, several runs on one page."""
 
 import argparse
@@ -27,9 +28,12 @@ def main(argv=None):
     testbed_cli.add_parser(sub)
     add_matrix(sub)
     add_ceph_image(sub)
+    add_rook_image(sub)
     args = parser.parse_args(argv)
     if args.command == "ceph-image":
         return ceph_image_command(args)
+    if args.command == "rook-image":
+        return rook_image_command(args)
     if args.command == "testbed":
         return testbed_cli.run(args)
     if args.command == "sweep-cluster":
@@ -83,6 +87,29 @@ def ceph_image_command(args):
         print(f"ceph-image: {exc}", file=sys.stderr)
         return 1
     print(name)
+    return 0
+
+
+def add_rook_image(sub):
+    p = sub.add_parser("rook-image", help="build Rook's operator image: its rook binary from the Go module proxy on "
+                                          "a Ceph image of this project's, into podman's storage and an OCI archive")
+    p.add_argument("--rook-version", default="1.12.11", help="a Rook release that builds here (default 1.12.11)")
+
+
+def rook_image_command(args):
+    from .errors import SetupError
+    from .targets.rook import image
+
+    def say(msg):
+        print(msg, flush=True)
+
+    try:
+        name, archive = image.operator_archive(args.rook_version, progress=say)
+        ceph, ceph_tar = image.ceph_archive(image.ceph_release_for(args.rook_version), progress=say)
+    except SetupError as exc:
+        print(f"rook-image: {exc}", file=sys.stderr)
+        return 1
+    print(f"{name} (OCI archive {archive})\n{ceph} (OCI archive {ceph_tar})")
     return 0
 
 
