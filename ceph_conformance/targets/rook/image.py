@@ -133,7 +133,11 @@ def ensure_operator_image(rook_version, ceph_release=None, progress=print):
         log.write_text("")
         progress(f"building the operator image {name} (the rook binary on {ceph}); log {log} ...")
         t0 = time.monotonic()
+        previous = image_id(name)
         _build(name, ceph, binary, rook_dir, inputs, rook_version, log)
+        if previous and previous != image_id(name):
+            # The name moved to the new image: the old one would stay in podman's storage, unnamed.
+            subprocess.run(["podman", "image", "rm", previous], capture_output=True, timeout=120)
         size = int(_run(["podman", "image", "inspect", "--format", "{{.Size}}", name], "podman image inspect"))
         progress(f"built {name} in {time.monotonic() - t0:.0f}s ({size / 1e6:.0f} MB)")
     return name
