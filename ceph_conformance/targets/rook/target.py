@@ -55,7 +55,8 @@ class RookTarget(Target):
         n = len(nodes) if nodes else 3
         return RookSettings(run_id, nodes=nodes or {}, namespace=o.rook_namespace or "rook-ceph",
                             ceph_image=o.ceph_image or default_ceph_image(o.rook_version),
-                            rook_version=o.rook_version.lstrip("v"),
+                            rook_version=o.rook_version.lstrip("v"), operator_image=o.rook_operator_image,
+                            image_pull_policy=o.image_pull_policy, csi=o.rook_csi,
                             mon_count=3 if n >= 3 else 1,  # an odd quorum
                             pool_size=min(3, max(1, n - 1)), mute_health=list(o.mute_health),
                             cephfs_client_type=o.cephfs_client)
@@ -77,7 +78,7 @@ class RookTarget(Target):
         s = self.settings_for(self.run_dir.name, nodes)
         self.description = {"target": self.name, "kubeconfig": str(kubeconfig), "context": context,
                             "kubernetes": git_version, "kubernetes_version": git_version,
-                            "rook_version": release.version, "rook_image": release.image(),
+                            "rook_version": release.version, "rook_image": s.operator_image or release.image(),
                             "ceph_image": s.ceph_image, "deploys_rook": self.deploys_rook,
                             "settings": dataclasses.asdict(s), "cluster_settings": s.cluster_settings(), **where}
         if outside:

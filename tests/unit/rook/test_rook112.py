@@ -168,3 +168,18 @@ def test_only_the_releases_that_build_here_are_built():
         build.buildable("1.20.6")
     assert str(err.value) == ("Rook v1.20.6: its operator cannot be built from the Go module proxy (it needs "
                               "github.com/rook/rook/pkg/apis, not served at its commit); Rook 1.11, 1.12 can")
+
+
+def test_the_kubeconfig_targets_options_reach_the_settings():
+    from ceph_conformance.options import RunOptions, validate
+    from ceph_conformance.targets.kubeconfig import KubeconfigTarget
+
+    o = RunOptions(target="kubeconfig", kubeconfig="k", deploy_rook=True, osd_devices=["n1:/dev/loop20"],
+                   rook_version=VERSION, ceph_image=CEPH_IMAGE, rook_operator_image=OPERATOR_IMAGE,
+                   image_pull_policy="Never", rook_csi=False, allow_unsupported_kubernetes=True)
+    validate(o)
+    s = KubeconfigTarget(o).settings_for("20261201-080433-ab12", {"n1": ["/dev/loop20"]})
+    assert (s.rook_version, s.operator_image, s.image_pull_policy, s.csi, s.ceph_image) == (
+        VERSION, OPERATOR_IMAGE, "Never", False, CEPH_IMAGE)
+    assert KubeconfigTarget(RunOptions(target="kubeconfig", rook_version=VERSION)).settings_for(
+        "r", {"n1": ["/dev/sdb"]}).ceph_image == "quay.io/ceph/ceph:v17.2.6"
