@@ -183,3 +183,22 @@ def test_the_kubeconfig_targets_options_reach_the_settings():
         VERSION, OPERATOR_IMAGE, "Never", False, CEPH_IMAGE)
     assert KubeconfigTarget(RunOptions(target="kubeconfig", rook_version=VERSION)).settings_for(
         "r", {"n1": ["/dev/sdb"]}).ceph_image == "quay.io/ceph/ceph:v17.2.6"
+
+
+def test_the_operator_images_name_and_inputs(tmp_path):
+    from ceph_conformance.targets.rook import image
+
+    assert image.image_name(VERSION, "18.2.7") == OPERATOR_IMAGE
+    assert image.ceph_release_for(VERSION) == "trixie"  # Rook 1.12 runs Quincy and Reef: trixie's 18.2.7
+    with pytest.raises(SetupError, match=r"Rook 1\.20\.6: no Ceph image recipe for its operator image"):
+        image.ceph_release_for("1.20.6")
+    binary, files = tmp_path / "rook", tmp_path / "monitoring"
+    binary.write_bytes(b"\x7fELF one")
+    files.mkdir()
+    (files / "rules.yaml").write_text("a: 1\n")
+    first = image._digest([binary, files], ["1", "sha256:ceph"])
+    assert image._digest([binary, files], ["1", "sha256:ceph"]) == first
+    (files / "rules.yaml").write_text("a: 2\n")  # any input changed: another digest, so a rebuild
+    assert image._digest([binary, files], ["1", "sha256:ceph"]) != first
+    assert image._digest([binary, files], ["1", "sha256:other-ceph"]) != image._digest([binary, files],
+                                                                                       ["1", "sha256:ceph"])
