@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps apps venv conformance test unit lint docs bench sweep matrix testbed testbed-down testbed-status ceph-image rook-image
+.PHONY: deps apps venv conformance test unit lint docs bench sweep matrix testbed rook-on-testbed testbed-down testbed-status ceph-image rook-image
 
 deps:
 	@scripts/install-deps
@@ -78,6 +78,10 @@ testbed: deps venv
 
 testbed-status: venv
 	$(VENV)/bin/python -m ceph_conformance testbed status
+
+## Rook on a 3-node test bed through --target kubeconfig, the suite with PYTEST_ARGS, all torn down after.
+rook-on-testbed: deps venv
+	$(VENV)/bin/python -m ceph_conformance testbed rook -- $(PYTEST_ARGS)
 
 ## Stop the test bed and remove its directory.
 testbed-down: venv

@@ -47,6 +47,9 @@ class RookSettings:
     # Rook's CSI drivers (releases before 1.18 only: their operator deploys ceph-csi itself). Off where
     # no ceph-csi image exists: the operator then creates no CSI pods, and no PVC can bind.
     csi: bool = True
+    # Where this host reaches the NodePorts (S3, the apps) when the nodes' InternalIPs are not
+    # reachable from it (the test bed's nodes are loopback addresses inside its network namespace).
+    node_address: str | None = None
 
     @property
     def name(self):

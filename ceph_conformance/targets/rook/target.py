@@ -56,7 +56,7 @@ class RookTarget(Target):
         return RookSettings(run_id, nodes=nodes or {}, namespace=o.rook_namespace or "rook-ceph",
                             ceph_image=o.ceph_image or default_ceph_image(o.rook_version),
                             rook_version=o.rook_version.lstrip("v"), operator_image=o.rook_operator_image,
-                            image_pull_policy=o.image_pull_policy, csi=o.rook_csi,
+                            image_pull_policy=o.image_pull_policy, csi=o.rook_csi, node_address=o.node_address,
                             mon_count=3 if n >= 3 else 1,  # an odd quorum
                             pool_size=min(3, max(1, n - 1)), mute_health=list(o.mute_health),
                             cephfs_client_type=o.cephfs_client)
@@ -184,7 +184,7 @@ class RookTarget(Target):
     def object_store(self):
         kube = self.kube()
         service = kube.get("v1", "Service", f"{self.settings.object_store}-external", self.settings.namespace)
-        endpoint = endpoint_of(kube.list("v1", "Node"), service)
+        endpoint = endpoint_of(kube.list("v1", "Node"), service, self.settings.node_address)
         return RookObjectStore(kube, self.settings, endpoint, self.client())
 
     def block_storage(self, scope, namer):
