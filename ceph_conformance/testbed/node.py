@@ -108,7 +108,10 @@ def cni_config(node):
     return {"cniVersion": "1.0.0", "name": f"cconf-{node.index}", "plugins": [
         {"type": "bridge", "bridge": node.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": True,
          "ipam": {"type": "host-local", "dataDir": str(node.dir / "cni" / "ipam"),
-                  "ranges": [[{"subnet": subnet}]]}},
+                  "ranges": [[{"subnet": subnet}]],
+                  # Pods reach Services (10.0.0.0/24, NATed by kube-proxy) and other nodes' pods through
+                  # the bridge; the bed's namespace itself has no route out (network.py).
+                  "routes": [{"dst": "0.0.0.0/0"}]}},
         {"type": "loopback"},
     ]}
 
