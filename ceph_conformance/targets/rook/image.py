@@ -199,11 +199,63 @@ def operator_archive(rook_version, ceph_release=None, progress=print):
                           progress)
 
 
+# Rook's OSD prepare (pkg/daemon/ceph/osd: Provision) first runs `dmsetup version` and gives up when it
+# fails, only to log the versions. A kernel without device-mapper (this machine's: no
+# /dev/mapper/control driver) fails it, although raw-mode OSDs on loop devices never use
+# device-mapper. So the CephCluster's image puts this ahead of /usr/sbin/dmsetup: the real one, except
+# that `dmsetup version` on such a kernel says so and succeeds. Every other command is dmsetup's own.
+DMSETUP = """#!/bin/sh
+# ceph-conformance: see targets/rook/image.py (DMSETUP) for why.
+if [ "$#" -eq 1 ] && [ "$1" = version ] && ! grep -qw device-mapper /proc/misc; then
+    /usr/sbin/dmsetup version 2>/dev/null | grep '^Library'
+    echo "Driver version:    none (this kernel has no device-mapper; raw OSDs do not need it)"
+    exit 0
+fi
+exec /usr/sbin/dmsetup "$@"
+"""
+CEPH_FOR_ROOK = "localhost/ceph-conformance/ceph-rook"
+
+
+def ensure_ceph_for_rook(ceph_release, progress=print):
+    """The suite's Ceph image of ceph_release with DMSETUP added: what the CephCluster's daemons, its
+    OSD prepare jobs and the toolbox run. Rebuilt when the Ceph image or DMSETUP changes."""
+    ceph = cephimage.ensure_ceph_image(ceph_release, progress)
+    name = f"{CEPH_FOR_ROOK}:{ceph.rsplit(':', 1)[1]}"
+    inputs = hashlib.sha256(f"{image_id(ceph)}\0{DMSETUP}".encode()).hexdigest()
+    if _label(name, INPUTS_LABEL) == inputs:
+        return name
+    lock_dir = build.cache_root()
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock_dir / "image.lock")):
+        if _label(name, INPUTS_LABEL) == inputs:
+            return name
+        t0 = time.monotonic()
+        previous = image_id(name)
+        script = lock_dir / "dmsetup"
+        script.write_text(DMSETUP)
+        ctr = _run(_buildah("from", "--pull-never", ceph), f"buildah from {ceph}")
+        try:
+            _run(_buildah("copy", "--chmod", "0755", ctr, script, "/usr/local/sbin/dmsetup"), "copying dmsetup")
+            _run(_buildah("config", "--label", f"{INPUTS_LABEL}={inputs}", "--label",
+                          "ceph-conformance=ceph-for-rook", ctr), "buildah config")
+            _run(_buildah("commit", "--rm", ctr, name), f"buildah commit {name}")
+        except BaseException:
+            subprocess.run(_buildah("rm", ctr), capture_output=True, timeout=120)
+            raise
+        finally:
+            script.unlink(missing_ok=True)
+        if previous and previous != image_id(name):
+            subprocess.run(["podman", "image", "rm", previous], capture_output=True, timeout=120)
+        progress(f"built {name} (the Ceph image with Rook's dmsetup stand-in) in {time.monotonic() - t0:.0f}s")
+    return name
+
+
 def ceph_archive(ceph_release, progress=print):
-    """(image name, OCI archive path) of the suite's Ceph image of ceph_release: the CephCluster's
-    daemons and the toolbox run it."""
-    name = cephimage.ensure_ceph_image(ceph_release, progress)
-    return name, _archive(name, build.cache_root() / "images" / f"ceph-{name.rsplit(':', 1)[1]}.oci.tar", progress)
+    """(image name, OCI archive path) of the Ceph image the CephCluster's daemons and the toolbox
+    run: the suite's Ceph image of ceph_release, with DMSETUP."""
+    name = ensure_ceph_for_rook(ceph_release, progress)
+    return name, _archive(name, build.cache_root() / "images" / f"ceph-rook-{name.rsplit(':', 1)[1]}.oci.tar",
+                          progress)
 
 
 def describe(rook_version, ceph_release=None):
