@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 TEST_ARGS ?=
 BENCH_ARGS ?= --shape 3x1 --shape 4x3 --runs 3 -- -m health
 
-.PHONY: deps apps venv conformance test unit lint docs bench sweep matrix testbed testbed-down testbed-status ceph-image
+.PHONY: deps apps venv conformance test unit lint docs bench sweep matrix testbed rook-on-testbed testbed-down testbed-status ceph-image rook-image
 
 deps:
 	@scripts/install-deps
@@ -79,6 +79,10 @@ testbed: deps venv
 testbed-status: venv
 	$(VENV)/bin/python -m ceph_conformance testbed status
 
+## Rook on a 3-node test bed through --target kubeconfig, the suite with PYTEST_ARGS, all torn down after.
+rook-on-testbed: deps venv
+	$(VENV)/bin/python -m ceph_conformance testbed rook -- $(PYTEST_ARGS)
+
 ## Stop the test bed and remove its directory.
 testbed-down: venv
 	$(VENV)/bin/python -m ceph_conformance testbed down
@@ -88,3 +92,9 @@ testbed-down: venv
 RELEASE ?= trixie
 ceph-image: venv
 	$(VENV)/bin/python -m ceph_conformance ceph-image --release $(RELEASE)
+
+## Rook's operator image (README: Rook on Kubernetes): the rook binary of ROOK_VERSION from the Go module
+## proxy on the Ceph image it supports, into podman's storage and OCI archives for the test bed's nodes.
+ROOK_VERSION ?= 1.12.11
+rook-image: venv
+	$(VENV)/bin/python -m ceph_conformance rook-image --rook-version $(ROOK_VERSION)

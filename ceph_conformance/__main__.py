@@ -48,6 +48,7 @@ def main(argv=None):
     testbed_cli.add_parser(sub)
     add_matrix(sub)
     add_ceph_image(sub)
+    add_rook_image(sub)
     catalogue.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:  # no command: say what the tool is, not an argparse error
@@ -57,6 +58,8 @@ def main(argv=None):
         return catalogue.run(args)
     if args.command == "ceph-image":
         return ceph_image_command(args)
+    if args.command == "rook-image":
+        return rook_image_command(args)
     if args.command == "testbed":
         return testbed_cli.run(args)
     if args.command == "sweep-cluster":
@@ -109,6 +112,29 @@ def ceph_image_command(args):
         print(f"ceph-image: {exc}", file=sys.stderr)
         return 1
     print(name)
+    return 0
+
+
+def add_rook_image(sub):
+    p = sub.add_parser("rook-image", help="build Rook's operator image: its rook binary from the Go module proxy on "
+                                          "a Ceph image of this project's, into podman's storage and an OCI archive")
+    p.add_argument("--rook-version", default="1.12.11", help="a Rook release that builds here (default 1.12.11)")
+
+
+def rook_image_command(args):
+    from .errors import SetupError
+    from .targets.rook import image
+
+    def say(msg):
+        print(msg, flush=True)
+
+    try:
+        name, archive = image.operator_archive(args.rook_version, progress=say)
+        ceph, ceph_tar = image.ceph_archive(image.ceph_release_for(args.rook_version), progress=say)
+    except SetupError as exc:
+        print(f"rook-image: {exc}", file=sys.stderr)
+        return 1
+    print(f"{name} (OCI archive {archive})\n{ceph} (OCI archive {ceph_tar})")
     return 0
 
 
@@ -166,14 +192,16 @@ def sweep_cluster_command(args):
 
 def add_rook_manifests(sub):
     from .targets.rook.release import DEFAULT_VERSION
-    from .targets.rook.settings import DEFAULT_CEPH_IMAGE
 
     p = sub.add_parser("rook-manifests", help="print the YAML the Rook targets apply, for the given options")
     p.add_argument("--osd-device", action="append", default=[], metavar="NODE:DEVICE", required=True)
     p.add_argument("--run-id", default="20260101-000000-0000", help="the run id the names and labels carry")
     p.add_argument("--rook-version", default=DEFAULT_VERSION)
     p.add_argument("--rook-manifests", default=None, metavar="DIR")
-    p.add_argument("--ceph-image", default=DEFAULT_CEPH_IMAGE)
+    p.add_argument("--ceph-image", default=None, help="default: the --rook-version release's own Ceph image")
+    p.add_argument("--operator-image", default=None, help="default: the release's own operator image")
+    p.add_argument("--image-pull-policy", default=None, choices=("Never", "IfNotPresent", "Always"))
+    p.add_argument("--no-csi", action="store_true", help="Rook < 1.18: the operator deploys no CSI driver")
     p.add_argument("--rook-namespace", default="rook-ceph")
     p.add_argument("--no-deploy-rook", action="store_true", help="only what a run adds to an existing Rook")
 
@@ -182,7 +210,7 @@ def rook_manifests_command(args):
     from .errors import SetupError
     from .targets.rook import manifests
     from .targets.rook.release import Release
-    from .targets.rook.settings import RookSettings, parse_osd_devices
+    from .targets.rook.settings import RookSettings, default_ceph_image, parse_osd_devices
 
     try:
         nodes = parse_osd_devices(args.osd_device)
@@ -191,11 +219,17 @@ def rook_manifests_command(args):
         print(exc, file=sys.stderr)
         return 2
     n = len(nodes)
-    s = RookSettings(args.run_id, nodes=nodes, namespace=args.rook_namespace, ceph_image=args.ceph_image,
-                     mon_count=3 if n >= 3 else 1, pool_size=min(3, max(1, n - 1)))
-    # Placeholders, not secrets: a run makes its own passwords and never prints them.
-    phases = manifests.plan(release, s, {"mysql": "set-by-the-run", "minio": "set-by-the-run"},
-                            deploy_rook=not args.no_deploy_rook)
+    s = RookSettings(args.run_id, nodes=nodes, namespace=args.rook_namespace,
+                     ceph_image=args.ceph_image or default_ceph_image(release.version), rook_version=release.version,
+                     operator_image=args.operator_image, image_pull_policy=args.image_pull_policy,
+                     csi=not args.no_csi, mon_count=3 if n >= 3 else 1, pool_size=min(3, max(1, n - 1)))
+    try:
+        # Placeholders, not secrets: a run makes its own passwords and never prints them.
+        phases = manifests.plan(release, s, {"mysql": "set-by-the-run", "minio": "set-by-the-run"},
+                                deploy_rook=not args.no_deploy_rook)
+    except (ValueError, SetupError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
     for phase in phases:
         print(f"# --- phase {phase.name} ({len(phase.documents)} resources)")
         print(manifests.dump(phase.documents), end="")

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .errors import SetupError
 from .targets import KUBERNETES, PLANNED, TARGETS
 from .targets.rook.release import DEFAULT_VERSION as ROOK_VERSION
+from .targets.rook.release import has_csi_operator
 from .targets.rook.settings import DEFAULT_CEPH_IMAGE, parse_osd_devices
 
 PYTEST_KIND_PLUGIN = "pytest-kind-ng"
@@ -52,6 +54,11 @@ class RunOptions:
     ceph_image: str | None = None  # local: None runs the host's packages; Rook: DEFAULT_CEPH_IMAGE
     cephfs_client: str = "kernel"
     rook_timeout: float = 1200.0
+    allow_unsupported_kubernetes: bool = False
+    node_address: str | None = None  # Rook targets: where this host reaches NodePorts (default a node's InternalIP)
+    rook_operator_image: str | None = None  # None: the release's own (docker.io/rook/ceph:vX)
+    image_pull_policy: str | None = None  # None: as Rook's manifests say
+    rook_csi: bool = True
     kind_node_image: str | None = None
     vagrant_provider: str = "libvirt"
 
@@ -115,6 +122,21 @@ def add_options(parser):
                 help="how ceph-csi mounts CephFS in pods: kernel (default) or fuse (nodes without the ceph module)")
     k.addoption("--rook-timeout", type=float, default=1200.0,
                 help="bound of each wait of the Rook deploy (operator, CephCluster, storage, apps; default 1200 s)")
+    k.addoption("--allow-unsupported-kubernetes", action="store_true",
+                help="Rook targets: run on a Kubernetes version outside the range the --rook-version release "
+                     "documents (e.g. Rook 1.12: 1.22 to 1.28), saying so in one line, instead of refusing")
+    k.addoption("--node-address", default=None, metavar="ADDR",
+                help="Rook targets: the address at which this host reaches the cluster's NodePorts (the S3 "
+                     "endpoint), when the nodes' InternalIPs are not reachable from here (default: a node's)")
+    k.addoption("--rook-operator-image", default=None, metavar="IMAGE",
+                help="--deploy-rook: the operator's image instead of the release's (e.g. "
+                     "localhost/ceph-conformance/rook-ceph:v1.12.11-ceph18.2.7 from `make rook-image`)")
+    k.addoption("--image-pull-policy", default=None, choices=("Never", "IfNotPresent", "Always"),
+                help="imagePullPolicy of Rook's operator, the toolbox and the Ceph daemons (default: as Rook's "
+                     "manifests say); Never where nothing may be pulled (a missing image is ErrImageNeverPull)")
+    k.addoption("--no-rook-csi", action="store_true",
+                help="--deploy-rook with Rook < 1.18: the operator deploys no CSI driver (no ceph-csi image here; "
+                     "no PVC can then bind)")
     k.addoption("--kind-node-image", default=None,
                 help="--target kind: node image (kindest/node:vX.Y.Z) picking the Kubernetes version")
     k.addoption("--vagrant-provider", default="libvirt", choices=("libvirt", "virtualbox"),
@@ -146,7 +168,11 @@ def from_pytest(config):
         kubeconfig=get("kubeconfig"), context=get("context"), rook_namespace=get("rook_namespace"),
         deploy_rook=get("deploy_rook"), osd_devices=list(get("osd_device")), rook_version=get("rook_version"),
         rook_manifests=get("rook_manifests"), ceph_image=get("ceph_image"), cephfs_client=get("cephfs_client"),
-        rook_timeout=get("rook_timeout"), kind_node_image=get("kind_node_image"),
+        rook_timeout=get("rook_timeout"), allow_unsupported_kubernetes=get("allow_unsupported_kubernetes"),
+        node_address=get("node_address"),
+        rook_operator_image=get("rook_operator_image"), image_pull_policy=get("image_pull_policy"),
+        rook_csi=not get("no_rook_csi"),
+        kind_node_image=get("kind_node_image"),
         vagrant_provider=get("vagrant_provider"),
     )
     if opts.target == "kubeconfig" and not opts.kubeconfig:
@@ -215,7 +241,10 @@ def validate_kubernetes(o: RunOptions):
     rook_only = (("--kubeconfig", o.kubeconfig if o.target != "kubeconfig" else None), ("--context", o.context),
                  ("--rook-namespace", o.rook_namespace), ("--deploy-rook", o.deploy_rook),
                  ("--osd-device", o.osd_devices), ("--rook-manifests", o.rook_manifests),
-                 ("--kind-node-image", o.kind_node_image))
+                 ("--kind-node-image", o.kind_node_image),
+                 ("--allow-unsupported-kubernetes", o.allow_unsupported_kubernetes),
+                 ("--rook-operator-image", o.rook_operator_image), ("--image-pull-policy", o.image_pull_policy),
+                 ("--no-rook-csi", not o.rook_csi))
     if o.target not in KUBERNETES:
         for name, value in rook_only:
             if value:
@@ -248,3 +277,11 @@ def validate_kubernetes(o: RunOptions):
         raise OptionError(f"--kind-node-image is for --target kind, not {o.target}")
     if o.rook_timeout <= 0:
         raise OptionError(f"--rook-timeout {o.rook_timeout}: must be positive seconds")
+    if not o.rook_csi:
+        try:
+            csi_operator = has_csi_operator(o.rook_version)
+        except SetupError as exc:
+            raise OptionError(str(exc)) from None
+        if csi_operator:
+            raise OptionError(f"--no-rook-csi: Rook {o.rook_version} deploys ceph-csi through its CSI operator; "
+                              "the suite turns CSI off only for Rook before 1.18 (e.g. --rook-version=1.12.11)")

@@ -22,7 +22,9 @@ class KubeconfigTarget(RookTarget):
 
         kube = Kube(api_client(self.options.kubeconfig, self.options.context))
         major, minor, git_version = kube.server_version()
-        preflight.kubernetes_supported(self.rook, major, minor, git_version)
+        # Outside Rook's documented range with --allow-unsupported-kubernetes: said again at bring-up.
+        preflight.kubernetes_supported(self.rook, major, minor, git_version,
+                                       allow=self.options.allow_unsupported_kubernetes)
 
     def provide_cluster(self, run_dir, progress):
         nodes = parse_osd_devices(self.options.osd_devices) if self.deploys_rook else {}

@@ -2,9 +2,11 @@
 
 `up` builds what the cache lacks, makes the PKI, starts etcd and the API server on free loopback
 ports as processes marked with the bed's directory (host/processes.py), waits for each with a
-bound, and writes an admin kubeconfig (0600). With nodes (rung 2) it adds kube-controller-manager,
-kube-scheduler and, per node, containerd + CNI bridge + kubelet (node.py), the locally built image
-imported into each. `down` deletes the pods, stops every process carrying the mark in dependency
+bound, and writes an admin kubeconfig (0600). With nodes (rung 2) everything runs in a network
+namespace of the bed's own with no route out (network.py: the seal, made before any process starts),
+and it adds kube-controller-manager, kube-scheduler, per node containerd + CNI bridge + kubelet
+(node.py), the locally built image imported into each, one kube-proxy for the namespace and CoreDNS
+as the cluster DNS (coredns.py). `down` deletes the pods, stops every process carrying the mark in dependency
 order, removes leftover containers, mounts and bridges, then the directory: nothing is left.
 Everything the bed knows is in state.json, so any process (an xdist worker, the CLI) can attach
 to a bed another one started.
@@ -21,18 +23,19 @@ from ..errors import SetupError
 from ..host import processes
 from ..host.ports import free_port
 from ..host.sweep import stop_marked_processes, sweep_run_dir
-from . import build, control_plane
+from . import build, control_plane, network
 from .pki import CertPair
 
 DEFAULT_ROOT = Path("/var/tmp/ceph-conformance-testbed")
 MARKER = ".ceph-conformance-testbed"
 # Stopped first to last: what uses the API before the API, the API before its store.
-STOP_ORDER = ("kubelet", "containerd", "containerd-shim-runc-v2", "kube-scheduler", "kube-controller-manager",
-              "kube-apiserver", "etcd")
+STOP_ORDER = ("kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "kube-scheduler",
+              "kube-controller-manager", "kube-apiserver", "etcd")
 ETCD_READY_S = 60
 API_READY_S = 180  # the API server's first start installs every built-in type: slow on 2 busy cores
 COMPONENT_READY_S = 90
 NODE_READY_S = 120
+COREDNS_READY_S = 120
 PODS_GONE_S = 90
 
 
@@ -86,11 +89,17 @@ class TestBed:
         lines += [f"{name}: {'running' if alive else 'NOT running'}" for name, alive in self.components().items()]
         if state.get("ready"):
             try:
-                _ready, said = control_plane.apiserver_probe(self.pki(), state["ports"]["apiserver"])()
+                _ready, said = network.inside(self.network(state), control_plane.apiserver_probe(
+                    self.pki(), state["ports"]["apiserver"]))()
             except OSError as exc:
                 said = f"{type(exc).__name__}: {exc}"
             lines.append(f"readyz: {said}")
         return lines
+
+    def network(self, state=None):
+        """The bed's network namespace (a bed with nodes), or None (the API alone, on the host's loopback)."""
+        d = (state if state is not None else (self.state() or {})).get("network")
+        return network.BedNetwork.from_state(d) if d else None
 
     def pki(self):
         d = self.dir / "pki"
@@ -124,13 +133,17 @@ class TestBed:
         built = build.ensure_built(build.API_BINARIES + (build.NODE_BINARIES if nodes else ()), progress)
         image = None
         if nodes:
+            from . import coredns
             from .image import ensure_image
 
             image = ensure_image(progress)
+            built.update(coredns.ensure_built(progress))
+            self._coredns_archive = coredns.ensure_image(progress)
         try:
-            state = self._start(progress, built)
+            state = self._start(progress, built, sealed=bool(nodes))
             if nodes:
                 self._start_nodes(state, nodes, image, progress)
+                self._start_cluster_network(state, progress)
         except BaseException:
             progress("bring-up failed: removing what it started")
             self.down(progress=lambda _m: None)
@@ -138,7 +151,7 @@ class TestBed:
         progress(f"test bed up in {time.monotonic() - started:.1f}s: KUBECONFIG={self.kubeconfig}")
         return state
 
-    def _start(self, progress, built):
+    def _start(self, progress, built, sealed=False):
         self.dir.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
         self.dir.mkdir(mode=0o700)
         owner = getattr(self, "_owner", {"pid": os.getpid(), "kept": False})
@@ -148,30 +161,51 @@ class TestBed:
             owner["create_time"] = None
         (self.dir / MARKER).write_text(json.dumps(owner))
         (self.dir / "log").mkdir()
+        self._net = net = None
+        if sealed:
+            from filelock import FileLock
+
+            from .node import HOST_DIRS
+
+            # Before the namespace exists: what of /run/netns and /run/containerd the bed must remove.
+            self._host_dirs_before = {str(d): d.exists() for d in HOST_DIRS}
+            t0 = time.monotonic()
+            with FileLock(str(build.cache_root() / "network.lock")):  # two beds never pick one /30
+                self._net = net = network.allocate(self.dir)
+                self._save({"version": build.kubernetes_version(), "server": "", "ports": {}, "pids": {},
+                            "network": net.to_state(), "host_dirs_before": self._host_dirs_before})
+                network.create(net)
+            progress(f"network namespace {net.name} made in {time.monotonic() - t0:.1f}s (no route out; the host "
+                     f"reaches it at {net.bed_addr} through veth {net.veth_host}; guard on {net.uplink})")
         t0 = time.monotonic()
-        pki = control_plane.make_pki(self.dir / "pki")
+        pki = control_plane.make_pki(self.dir / "pki", extra_api_sans=(net.bed_addr,) if net else ())
         progress(f"PKI made in {time.monotonic() - t0:.1f}s (CA, etcd, API server, admin, service-account keys)")
         ports = {"etcd": free_port(), "etcd_peer": free_port(), "apiserver": free_port()}
         if len(set(ports.values())) != len(ports):
             raise SetupError("could not find three distinct free loopback ports: try again")
-        state = {"version": build.kubernetes_version(), "server": f"https://127.0.0.1:{ports['apiserver']}",
+        host = net.bed_addr if net else "127.0.0.1"
+        state = {"version": build.kubernetes_version(), "server": f"https://{host}:{ports['apiserver']}",
                  "ports": ports, "pids": {}, "kubeconfig": str(self.kubeconfig), "ready": False,
                  "built_s": {k: round(v, 1) for k, v in built.items()}, "phases_s": {}}
+        if net is not None:
+            state.update(network=net.to_state(), host_dirs_before=self._host_dirs_before)
 
         t0 = time.monotonic()
         self._launch(state, "etcd", control_plane.etcd_argv(build.binary("etcd"), self.dir / "etcd", pki,
                                                             ports["etcd"], ports["etcd_peer"]))
         control_plane.wait_ready("etcd", state["pids"]["etcd"], self.dir, self.dir / "log/etcd.log",
-                                 control_plane.etcd_probe(pki, ports["etcd"]), ETCD_READY_S)
+                                 network.inside(net, control_plane.etcd_probe(pki, ports["etcd"])), ETCD_READY_S)
         state["phases_s"]["etcd"] = round(time.monotonic() - t0, 1)
         progress(f"etcd ready on 127.0.0.1:{ports['etcd']} in {state['phases_s']['etcd']}s")
 
         t0 = time.monotonic()
         self._launch(state, "kube-apiserver", control_plane.apiserver_argv(
-            build.binary("kube-apiserver"), pki, ports["apiserver"], ports["etcd"], self.dir / "apiserver-certs"))
+            build.binary("kube-apiserver"), pki, ports["apiserver"], ports["etcd"], self.dir / "apiserver-certs",
+            advertise=net.bed_addr if net else None))
         control_plane.wait_ready("kube-apiserver", state["pids"]["kube-apiserver"], self.dir,
                                  self.dir / "log/kube-apiserver.log",
-                                 control_plane.apiserver_probe(pki, ports["apiserver"]), API_READY_S)
+                                 network.inside(net, control_plane.apiserver_probe(pki, ports["apiserver"])),
+                                 API_READY_S)
         state["phases_s"]["kube-apiserver"] = round(time.monotonic() - t0, 1)
         progress(f"kube-apiserver ready on {state['server']} in {state['phases_s']['kube-apiserver']}s")
 
@@ -195,7 +229,7 @@ class TestBed:
         pki_dir = self.dir / "pki"
         ca = CertificateAuthority(pki_dir)
         for name, user in (("kube-controller-manager", "system:kube-controller-manager"),
-                           ("kube-scheduler", "system:kube-scheduler")):
+                           ("kube-scheduler", "system:kube-scheduler"), ("kube-proxy", "system:kube-proxy")):
             pair = ca.issue(name, user, client=True)
             write_kubeconfig(self.dir / f"{name}.kubeconfig", state["server"], ca.cert_path, pair, user)
         t0 = time.monotonic()
@@ -210,13 +244,13 @@ class TestBed:
         for name, port in (("kube-controller-manager", ports["controller_manager"]),
                            ("kube-scheduler", ports["scheduler"])):
             control_plane.wait_ready(name, state["pids"][name], self.dir, self.dir / "log" / f"{name}.log",
-                                     control_plane.healthz_probe(port), COMPONENT_READY_S)
+                                     self._inside(control_plane.healthz_probe(port)), COMPONENT_READY_S)
         progress(f"kube-controller-manager and kube-scheduler ready in {time.monotonic() - t0:.1f}s")
 
         api = api_client(self.kubeconfig)
         core = client.CoreV1Api(api)
         state["nodes"] = []
-        state["host_dirs_before"] = {str(d): d.exists() for d in nodes.HOST_DIRS}
+        state.setdefault("host_dirs_before", {str(d): d.exists() for d in nodes.HOST_DIRS})
         try:
             for index in range(1, count + 1):
                 t0 = time.monotonic()
@@ -238,7 +272,8 @@ class TestBed:
                 pid = self._launch(state, f"kubelet-{index}", nodes.kubelet_argv(build.binary("kubelet"), layout))
                 control_plane.wait_ready(f"kubelet of node {layout.name}", pid, self.dir,
                                          self.dir / "log" / f"kubelet-{index}.log",
-                                         control_plane.plain_healthz_probe(healthz), COMPONENT_READY_S)
+                                         self._inside(control_plane.plain_healthz_probe(healthz)),
+                                         COMPONENT_READY_S)
                 nodes.wait_node_ready(core, layout.name, NODE_READY_S)
                 progress(f"node {layout.name} Ready in {time.monotonic() - t0:.1f}s (containerd, CNI bridge "
                          f"{layout.bridge}, kubelet on {layout.name}:{port})")
@@ -246,7 +281,43 @@ class TestBed:
             api.close()
         self._save(state)
 
+    def _start_cluster_network(self, state, progress):
+        """kube-proxy (one for the namespace every node shares), then CoreDNS as the cluster DNS."""
+        import yaml
+
+        from . import coredns
+        from . import node as nodes
+
+        t0 = time.monotonic()
+        ports = state["ports"]
+        ports.update(kube_proxy_healthz=free_port(), kube_proxy_metrics=free_port())
+        config = self.dir / "kube-proxy.yaml"
+        first = self._layouts(state)[0]
+        config.write_text(yaml.safe_dump(nodes.kube_proxy_config(
+            first, self.dir / "kube-proxy.kubeconfig", ports["kube_proxy_healthz"], ports["kube_proxy_metrics"])))
+        pid = self._launch(state, "kube-proxy", nodes.kube_proxy_argv(build.binary("kube-proxy"), config))
+        control_plane.wait_ready("kube-proxy", pid, self.dir, self.dir / "log" / "kube-proxy.log",
+                                 self._inside(control_plane.plain_healthz_probe(ports["kube_proxy_healthz"])),
+                                 COMPONENT_READY_S)
+        state["phases_s"]["kube-proxy"] = round(time.monotonic() - t0, 1)
+        progress(f"kube-proxy (iptables mode) ready in {state['phases_s']['kube-proxy']}s")
+
+        t0 = time.monotonic()
+        for layout in self._layouts(state):
+            nodes.import_image(layout, self._coredns_archive)
+        coredns.deploy(self.kubeconfig, COREDNS_READY_S)
+        state["phases_s"]["coredns"] = round(time.monotonic() - t0, 1)
+        progress(f"CoreDNS {coredns.VERSION} ready as {nodes.CLUSTER_DNS} (kube-dns) in "
+                 f"{state['phases_s']['coredns']}s")
+        self._save(state)
+
+    def _inside(self, probe):
+        return network.inside(getattr(self, "_net", None), probe)
+
     def _launch(self, state, name, argv):
+        net = getattr(self, "_net", None)
+        if net is not None:
+            argv = [*network.nsenter(net), *argv]
         pid = processes.start(argv, self.dir / "log" / f"{name}.log", self.dir)
         state["pids"][name] = pid
         self._save(state)  # a crash from here on leaves a state a later `down` can read
@@ -310,7 +381,9 @@ class TestBed:
     def _remove_bridges(self, state):
         from .node import delete_bridge, remove_cgroups, remove_host_dir_if_ours
 
-        done = [line for layout in self._layouts(state) for line in delete_bridge(layout) + remove_cgroups(layout)]
+        bridges = self.network(state) is None  # else they were in the bed's namespace, gone with it
+        done = [line for layout in self._layouts(state)
+                for line in (delete_bridge(layout) if bridges else []) + remove_cgroups(layout)]
         for path, existed in state.get("host_dirs_before", {}).items():
             done += remove_host_dir_if_ours(path, existed)
         return done
@@ -331,6 +404,10 @@ class TestBed:
         done += self._remove_containers(state)
         done += stop_marked_processes(str(self.dir), STOP_ORDER, timeout=20.0)
         done += sweep_run_dir(self.dir)
+        net = self.network(state)
+        if net is not None:
+            # The bridges and kube-proxy's rules go with the namespace; the guard said what it counted.
+            done += network.destroy(net)
         done += self._remove_bridges(state)
         for line in done:
             progress(line)

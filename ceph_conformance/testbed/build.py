@@ -25,7 +25,7 @@ CACHE_ENV = "CCONF_K8S_CACHE"
 DEFAULT_CACHE = Path("/var/cache/ceph-conformance/k8s")
 GO_CANDIDATES = ("go", "/usr/local/go/bin/go")
 MIN_GO = (1, 26)
-BUILD_TIMEOUT_S = 3600  # a cold build of all five on 2 busy cores; a warm one takes seconds
+BUILD_TIMEOUT_S = 3600  # a cold build of all six on 2 busy cores; a warm one takes seconds
 
 # The binary name -> its package in kube/go.mod's tool list.
 PACKAGES = {
@@ -34,9 +34,10 @@ PACKAGES = {
     "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
     "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
     "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+    "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
 }
 API_BINARIES = ("etcd", "kube-apiserver")
-NODE_BINARIES = ("kube-controller-manager", "kube-scheduler", "kubelet")
+NODE_BINARIES = ("kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
 
 
 def kubernetes_version():

@@ -67,11 +67,16 @@ def etcd_argv(binary, data_dir, pki, client_port, peer_port):
             "--unsafe-no-fsync", "--log-level=warn"]
 
 
-def apiserver_argv(binary, pki, port, etcd_port, cert_dir):
+def apiserver_argv(binary, pki, port, etcd_port, cert_dir, advertise=None):
+    """advertise: the address of the `kubernetes` Service's endpoint (a bed with nodes: its own network
+    namespace's end of the veth; the Endpoints API refuses loopback). Then the server listens on every
+    address of that namespace (the host reaches it through the veth, pods through the Service);
+    without it, on the host's loopback only."""
     return [binary, f"--etcd-servers=https://127.0.0.1:{etcd_port}",
             f"--etcd-cafile={pki.ca}", f"--etcd-certfile={pki.etcd_client.cert}",
             f"--etcd-keyfile={pki.etcd_client.key}",
-            "--bind-address=127.0.0.1", f"--secure-port={port}", f"--cert-dir={cert_dir}",
+            f"--bind-address={'0.0.0.0' if advertise else '127.0.0.1'}", f"--secure-port={port}",
+            f"--cert-dir={cert_dir}", *([f"--advertise-address={advertise}"] if advertise else []),
             f"--tls-cert-file={pki.api_server.cert}", f"--tls-private-key-file={pki.api_server.key}",
             f"--client-ca-file={pki.ca}", "--anonymous-auth=false",
             f"--kubelet-client-certificate={pki.kubelet_client.cert}",

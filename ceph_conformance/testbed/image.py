@@ -18,7 +18,10 @@ SUITE = "bookworm"
 # A variant that also holds Debian's Ceph CLI (ceph, rados, rbd, ...): a toolbox for a Ceph cluster of
 # this host, reached from a hostNetwork pod.
 CEPH_IMAGE = "localhost/ceph-conformance/bookworm-ceph:testbed"
-VARIANTS = {IMAGE: ("bookworm", ()), CEPH_IMAGE: ("bookworm-ceph", ("ceph-common",))}
+# The tests of the cluster network look from inside pods: iproute2 (`ip route get`) and curl (HTTP,
+# the API through the `kubernetes` Service). Its own cache name: an archive without them may exist.
+NET_TOOLS = ("iproute2", "curl")
+VARIANTS = {IMAGE: ("bookworm-net", NET_TOOLS), CEPH_IMAGE: ("bookworm-ceph", ("ceph-common",))}
 
 
 def images_dir():

@@ -20,7 +20,9 @@ from ..errors import SetupError
 from ..waits import WaitTimeout, wait_for
 from .pki import CertificateAuthority
 
-POD_CIDR_BASE = "10.244"  # node N gets 10.244.N.0/24 on its own bridge; nothing routes between them
+POD_CIDR_BASE = "10.244"  # node N gets 10.244.N.0/24 on its own bridge, routed between them in the bed's namespace
+CLUSTER_DNS = "10.0.0.10"  # the kube-dns Service (CoreDNS), a fixed address of the Service CIDR
+CLUSTER_DOMAIN = "cluster.local"
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,10 @@ def cni_config(node):
     return {"cniVersion": "1.0.0", "name": f"cconf-{node.index}", "plugins": [
         {"type": "bridge", "bridge": node.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": True,
          "ipam": {"type": "host-local", "dataDir": str(node.dir / "cni" / "ipam"),
-                  "ranges": [[{"subnet": subnet}]]}},
+                  "ranges": [[{"subnet": subnet}]],
+                  # Pods reach Services (10.0.0.0/24, NATed by kube-proxy) and other nodes' pods through
+                  # the bridge; the bed's namespace itself has no route out (network.py).
+                  "routes": [{"dst": "0.0.0.0/0"}]}},
         {"type": "loopback"},
     ]}
 
@@ -133,7 +138,8 @@ def kubelet_config(node, ca, serving, port, healthz_port):
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
         "imageGCHighThresholdPercent": 100,
         "serializeImagePulls": False,
-        "resolvConf": "",
+        "resolvConf": "",  # pods get only the cluster's DNS: nothing outside exists
+        "clusterDNS": [CLUSTER_DNS], "clusterDomain": CLUSTER_DOMAIN,
         "staticPodPath": "",
         "syncFrequency": "10s", "nodeStatusUpdateFrequency": "5s",
     }
@@ -158,6 +164,27 @@ def write_node_files(node, sandbox_image, ca, serving, port, healthz_port):
 
 def containerd_argv(node):
     return ["containerd", "--config", str(node.dir / "containerd" / "config.toml"), "--log-level", "warn"]
+
+
+def kube_proxy_config(node, kubeconfig, healthz_port, metrics_port):
+    """One kube-proxy for every node of the bed: they share one network namespace, so one set of
+    iptables rules serves them all (it runs as the first node). masqueradeAll: a pod reaching a
+    Service whose endpoint is on its own bridge gets the reply back through the namespace's IP
+    stack (hairpin and same-bridge traffic would otherwise answer around the NAT). conntrack
+    settings 0: leave the kernel's as they are (nf_conntrack_max is the host's, not the bed's)."""
+    return {
+        "apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+        "clientConnection": {"kubeconfig": str(kubeconfig)},
+        "hostnameOverride": node.name, "bindAddress": "0.0.0.0",
+        "healthzBindAddress": f"127.0.0.1:{healthz_port}", "metricsBindAddress": f"127.0.0.1:{metrics_port}",
+        "mode": "iptables", "clusterCIDR": f"{POD_CIDR_BASE}.0.0/16",
+        "iptables": {"masqueradeAll": True, "syncPeriod": "10s", "minSyncPeriod": "0s"},
+        "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+    }
+
+
+def kube_proxy_argv(binary, config_path):
+    return [binary, f"--config={config_path}", "--v=1"]
 
 
 def kubelet_argv(binary, node):

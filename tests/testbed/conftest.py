@@ -3,7 +3,9 @@
 The controller names the bed's directory and hands it to xdist workers; the first process to need
 the bed brings it up behind a file lock (building what the cache lacks), the others attach to it,
 and the controller tears it down at the end of the session, also after failures.
-As root the bed has two nodes (rung 2: controller-manager, scheduler, containerd + kubelet each);
+As root the bed has two nodes (rung 2: controller-manager, scheduler, containerd + kubelet each, in
+the bed's own network namespace with kube-proxy and CoreDNS); the session fails if the bed's guard
+counted any packet of its ranges leaving the host;
 otherwise the API alone, and the tests that need nodes skip saying so.
 Opt-out: CCONF_SKIP_TESTBED=1 skips these tests, saying so (for a machine without Go).
 """
@@ -20,6 +22,7 @@ from ceph_conformance.host import firstuse
 from ceph_conformance.run import new_run_id
 from ceph_conformance.testbed import build
 from ceph_conformance.testbed.bed import DEFAULT_ROOT, TestBed, sweep_dead_beds
+from ceph_conformance.testbed.network import guard_packets
 
 SKIP_ENV = "CCONF_SKIP_TESTBED"
 DIR_KEY = "cconf_testbed_dir"
@@ -51,7 +54,14 @@ def pytest_sessionfinish(session):
         return  # workers leave the bed to the controller
     bed_dir = session.config._cconf_testbed_dir
     if bed_dir.exists():
-        TestBed(bed_dir).down(progress=_printer(session.config))
+        bed = TestBed(bed_dir)
+        net = bed.network()
+        counted = guard_packets(net) if net is not None else 0
+        bed.down(progress=_printer(session.config))
+        if counted:  # the seal leaked: whatever the tests said, the session fails
+            _printer(session.config)(f"FAILED: the guard counted {counted} packets of the bed's ranges going out "
+                                     f"of {net.uplink} during the session")
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
     Path(f"{bed_dir}.lock").unlink(missing_ok=True)
 
 

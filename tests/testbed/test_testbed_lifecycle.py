@@ -117,13 +117,22 @@ def test_down_leaves_a_directory_that_is_not_a_test_bed_alone(tmp_path):
     assert (tmp_path / "data").read_text() == "someone's"
 
 
-def _host_traces(bed_dir, layouts):
-    """What a bed with nodes could leave on the host: bridges, cgroups, network namespaces, mounts."""
+def _host_traces(bed_dir, layouts, net=None):
+    """What a bed with nodes could leave on the host: bridges, cgroups, network namespaces, mounts,
+    and its network's namespace, veth, routes and guard rules."""
     from ceph_conformance.host.mounts import mounts_under
     from ceph_conformance.testbed import node
 
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     traces = [f"bridge {n.bridge}" for n in layouts if f" {n.bridge}:" in links]
+    if net is not None:
+        routes = subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+        rules = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+        mounts = Path("/proc/mounts").read_text()
+        traces += [f"link {name}" for name in (net.veth_host, net.veth_bed, net.sink) if f" {name}" in links]
+        traces += [f"route {r}" for r in routes.splitlines() if net.veth_host in r or net.bed_addr in r]
+        traces += [f"iptables {r}" for r in rules.splitlines() if net.guard_comment in r]
+        traces += [f"network namespace {net.path}" for _ in [1] if net.path.exists() or str(net.path) in mounts]
     traces += [f"cgroup {h}{n.cgroup_root}" for n in layouts for h in node.cgroup_hierarchies()
                if os.path.isdir(f"{h}{n.cgroup_root}")]
     return traces + [f"mount {m}" for m in mounts_under(bed_dir)]
@@ -142,6 +151,9 @@ def test_a_bed_with_a_node_and_unstoppable_pods_leaves_nothing(bed_dir):
     bed = TestBed(bed_dir)
     state = bed.up(progress=lambda _m: None, nodes=1)
     layouts = [NodeLayout(n["index"], Path(n["dir"])) for n in state["nodes"]]
+    net = bed.network()
+    assert net is not None and net.path.exists(), "a bed with nodes has its own network namespace"
+    assert _host_traces(bed_dir, layouts, net), "the check below would see the bed's network if it stayed"
     api = api_client(bed.kubeconfig)
     core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
     wait_for(lambda: (bool(core.list_namespaced_service_account("default").items), "no default account"),
@@ -170,7 +182,7 @@ def test_a_bed_with_a_node_and_unstoppable_pods_leaves_nothing(bed_dir):
     bed.down(progress=lambda _m: None)
     assert not bed_dir.exists()
     assert not [p for p in pids + shims if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
-    assert _host_traces(bed_dir, layouts) == []
+    assert _host_traces(bed_dir, layouts, net) == []
     netns_after = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
     assert netns_after <= netns_before, f"network namespaces left: {netns_after - netns_before}"
     assert {d: os.path.isdir(d) for d in host_dirs_before} == host_dirs_before

@@ -44,6 +44,9 @@ def test_defaults_are_valid():
     ({"target": "ceph", "ceph_conf": "c", "kubeconfig": "k"}, "--kubeconfig is for the Kubernetes targets"),
     ({"recovery_timeout": -1}, "--recovery-timeout -1: must be positive"),
     ({"allow_disruptive": True}, "--allow-disruptive is for --target ceph"),
+    ({"allow_unsupported_kubernetes": True}, "--allow-unsupported-kubernetes is for the Kubernetes targets"),
+    ({"rook_operator_image": "x"}, "--rook-operator-image is for the Kubernetes targets"),
+    ({"target": "kind", "rook_csi": False}, "--no-rook-csi: Rook 1.20.6 deploys ceph-csi through its CSI operator"),
 ])
 def test_bad_input_gets_one_line_saying_what_to_do(kw, message):
     with pytest.raises(OptionError) as err:
@@ -58,6 +61,9 @@ def test_bad_input_gets_one_line_saying_what_to_do(kw, message):
     {"target": "vagrant", "vagrant_provider": "virtualbox"},
     {"target": "kubeconfig", "kubeconfig": "k", "rook_namespace": "rook-ceph", "context": "prod"},
     {"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True, "osd_devices": ["n1:/dev/sdb", "n-2.x:/dev/vdc"]},
+    {"target": "kubeconfig", "kubeconfig": "k", "deploy_rook": True, "osd_devices": ["n1:/dev/loop20"],
+     "rook_version": "1.12.11", "allow_unsupported_kubernetes": True, "rook_csi": False,
+     "rook_operator_image": "localhost/ceph-conformance/rook-ceph:v1.12.11-ceph18.2.7", "image_pull_policy": "Never"},
 ])
 def test_the_kubernetes_targets_take_their_options(kw):
     check(**kw)

@@ -98,3 +98,50 @@ def test_a_log_tail_leads_with_the_error_when_the_end_is_usage_text(tmp_path):
     tail = control_plane.log_tail(log)
     assert tail.startswith("flag provided but not defined") and tail.endswith("option 19")
     assert control_plane.log_tail(tmp_path / "missing.log") == "(no log)"
+
+
+def test_the_beds_network_names_and_addresses_fit_and_stay_in_its_ranges():
+    from ceph_conformance.testbed import network
+
+    net = network.BedNetwork(network.tag_for("/var/tmp/ceph-conformance-testbed/default"), 15999, "eth0")
+    for name in (net.name, net.veth_host, net.veth_bed, net.sink, f"{net.sink}x"):
+        assert len(name) <= 15, name  # the kernel's limit for an interface name
+    link = ipaddress.ip_network(network.LINK_RANGE)
+    assert {ipaddress.ip_address(net.host_addr), ipaddress.ip_address(net.bed_addr)} <= set(link)
+    assert ipaddress.ip_network(f"{net.host_addr}/30", strict=False) == ipaddress.ip_network(f"{net.bed_addr}/30",
+                                                                                             strict=False)
+    assert network.BedNetwork.from_state(net.to_state()) == net
+    assert network.nsenter(net) == ["nsenter", f"--net=/run/netns/{net.name}", "--"]  # not `ip netns exec`
+    assert network.BedNetwork("x", 0, "eth0").bed_addr != network.BedNetwork("x", 1, "eth0").bed_addr
+
+
+def test_the_api_server_advertises_the_beds_address_and_keeps_loopback_without_one(tmp_path):
+    pki = control_plane.make_pki(tmp_path / "pki", extra_api_sans=("10.254.0.2",))
+    san = _cert(pki.api_server.cert).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("10.254.0.2") in san.get_values_for_type(x509.IPAddress)
+    sealed = control_plane.apiserver_argv("kube-apiserver", pki, 6443, 2379, tmp_path, advertise="10.254.0.2")
+    assert "--advertise-address=10.254.0.2" in sealed and "--bind-address=0.0.0.0" in sealed
+    alone = control_plane.apiserver_argv("kube-apiserver", pki, 6443, 2379, tmp_path)
+    assert "--bind-address=127.0.0.1" in alone and not [a for a in alone if a.startswith("--advertise")]
+
+
+def test_kube_proxy_and_the_kubelets_are_set_for_the_cluster_network(tmp_path):
+    layout = node.NodeLayout(1, tmp_path / "bed" / "nodes" / "1")
+    proxy = node.kube_proxy_config(layout, tmp_path / "kp.kubeconfig", 1, 2)
+    assert proxy["mode"] == "iptables" and proxy["clusterCIDR"] == "10.244.0.0/16"
+    assert proxy["iptables"]["masqueradeAll"] is True and proxy["hostnameOverride"] == layout.name
+    assert proxy["conntrack"]["maxPerCore"] == 0  # the host's nf_conntrack_max is left alone
+    kubelet = node.kubelet_config(layout, tmp_path / "ca.crt", control_plane.CertPair(tmp_path / "s.crt",
+                                                                                     tmp_path / "s.key"), 1, 2)
+    assert kubelet["clusterDNS"] == [node.CLUSTER_DNS] and kubelet["clusterDomain"] == "cluster.local"
+
+
+def test_coredns_serves_the_cluster_domain_and_forwards_nowhere():
+    from ceph_conformance.testbed import coredns
+
+    docs = {d["kind"]: d for d in coredns.manifests(node.CLUSTER_DNS, node.CLUSTER_DOMAIN)}
+    corefile = docs["ConfigMap"]["data"]["Corefile"]
+    assert "kubernetes cluster.local" in corefile and "forward" not in corefile and "proxy" not in corefile
+    assert docs["Service"]["metadata"]["name"] == "kube-dns" and docs["Service"]["spec"]["clusterIP"] == "10.0.0.10"
+    container = docs["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == coredns.IMAGE and container["imagePullPolicy"] == "Never"

@@ -38,10 +38,34 @@ def ceph_cluster(s):
             "storage": {"useAllNodes": False, "useAllDevices": False, "nodes": nodes},
             "disruptionManagement": {"managePodBudgets": True},
             "healthCheck": {"daemonHealth": {"mon": {"interval": "45s", "timeout": "600s"}}},
-            "cephConfig": {"global": ceph_config(s)},
         },
     }
+    if has_ceph_config_spec(s):
+        doc["spec"]["cephConfig"] = {"global": ceph_config(s)}
+    if s.image_pull_policy:  # the daemons' pods, and the operator's image in their init containers
+        doc["spec"]["cephVersion"]["imagePullPolicy"] = s.image_pull_policy
     return mark(doc, s.run_id, "cluster")
+
+
+def has_ceph_config_spec(s):
+    """Whether the release's CephCluster takes Ceph's settings as spec.cephConfig (Rook 1.12's CRD has
+    no such field; of the releases the suite knows, 1.18 on have it)."""
+    return s.rook_release >= (1, 18)
+
+
+def config_override(s):
+    """Rook 1.12's way to Ceph's settings: the ConfigMap rook-config-override (key `config`, ceph.conf
+    text) in the cluster's namespace, applied before the CephCluster so its daemons start with it."""
+    text = "[global]\n" + "".join(f"{key} = {value}\n" for key, value in ceph_config(s).items())
+    doc = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("rook-config-override", s.namespace),
+           "data": {"config": text}}
+    return mark(doc, s.run_id, "cluster")
+
+
+def cluster_documents(s):
+    """The cluster phase: the CephCluster, after the ConfigMap of Ceph's settings where the release
+    needs one."""
+    return ([] if has_ceph_config_spec(s) else [config_override(s)]) + [ceph_cluster(s)]
 
 
 def _replicated(s):
@@ -172,5 +196,8 @@ def rgw_external_service(s):
 
 def storage(s):
     """Every storage resource of the run, in the order they are applied."""
-    return [block_pool(s), block_storage_class(s), filesystem(s), subvolume_group(s), filesystem_storage_class(s),
+    # Rook 1.12's subvolume group takes its Ceph name from metadata.name (no spec.name): a run-named
+    # group would not be the `csi` group ceph-csi uses, and ceph-csi creates that one itself.
+    group = [subvolume_group(s)] if s.rook_release >= (1, 18) else []
+    return [block_pool(s), block_storage_class(s), filesystem(s), *group, filesystem_storage_class(s),
             object_store(s), bucket_storage_class(s), rgw_external_service(s)]

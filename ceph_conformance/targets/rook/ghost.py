@@ -163,7 +163,8 @@ class RookGhost(GhostApp):
         if not self.client.exists(self.content_path):  # the image fills it with its default theme
             self.client.mkdir(self.content_path, parents=True)
         self.kube.apply(ghost_service(self.s, self.name))
-        self.url = endpoint_of(self.kube.list("v1", "Node"), self.kube.get("v1", "Service", self.name, ns))
+        self.url = endpoint_of(self.kube.list("v1", "Node"), self.kube.get("v1", "Service", self.name, ns),
+                               self.s.node_address)
         node = self.kube.get("v1", "Pod", self.client.pod, ns)["spec"]["nodeName"]
         self.kube.apply(ghost_deployment(self.s, self.name, url=self.url, content_subpath=self.content_subpath,
                                          database_host=self.database.name, site=self.site, node=node, replicas=1))

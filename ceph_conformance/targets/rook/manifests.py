@@ -20,7 +20,7 @@ def plan(release, s, passwords, deploy_rook=True):
     phases = []
     if deploy_rook:
         phases.append(Phase("operator", operator.operator_documents(release, s), "operator"))
-        phases.append(Phase("cluster", [cluster.ceph_cluster(s)], "cluster"))
+        phases.append(Phase("cluster", cluster.cluster_documents(s), "cluster"))
     phases.append(Phase("tools", [operator.toolbox(release, s)], "tools"))
     phases.append(Phase("storage", cluster.storage(s), "storage"))
     claims = [cluster.bucket_claim(s, role) for role in cluster.BUCKET_CLAIM_ROLES]

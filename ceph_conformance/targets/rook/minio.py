@@ -55,7 +55,7 @@ class RookMinio(MinioServer):
         deployment, service = self.docs
         name, ns = deployment["metadata"]["name"], deployment["metadata"]["namespace"]
         svc = self.kube.get("v1", "Service", service["metadata"]["name"], ns)
-        url = endpoint_of(self.kube.list("v1", "Node"), svc)
+        url = endpoint_of(self.kube.list("v1", "Node"), svc, self.s.node_address)
 
         def ready():
             pods = self.kube.list("v1", "Pod", ns, f"app={name}")

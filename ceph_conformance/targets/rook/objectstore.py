@@ -13,11 +13,15 @@ from . import cluster
 from .readiness import rook_resource_state
 
 
-def endpoint_of(nodes, service):
-    """http://<node InternalIP>:<nodePort> of a NodePort Service (the first node with an address)."""
+def endpoint_of(nodes, service, node_address=None):
+    """http://<node InternalIP>:<nodePort> of a NodePort Service (the first node with an address), or
+    at node_address (--node-address: where this host reaches the nodes' ports, e.g. the test bed's
+    end of its veth)."""
     ports = [p.get("nodePort") for p in (service or {}).get("spec", {}).get("ports", []) if p.get("nodePort")]
     if not ports:
         raise SetupError(f"the S3 Service {(service or {}).get('metadata', {}).get('name')} has no node port")
+    if node_address:
+        return f"http://{node_address}:{ports[0]}"
     for node in nodes:
         for addr in (node.get("status") or {}).get("addresses") or []:
             if addr.get("type") == "InternalIP":

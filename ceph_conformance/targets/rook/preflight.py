@@ -7,9 +7,12 @@ from pathlib import Path
 from ...errors import SetupError
 from .release import parse_version
 
-# Kubernetes versions each Rook release supports (Rook's documentation, "Kubernetes versions"),
-# from the release that installs with csi-operator.yaml (v1.18) on.
-SUPPORTED_KUBERNETES = {(1, 18): ((1, 29), (1, 34)), (1, 19): ((1, 30), (1, 35)), (1, 20): ((1, 31), (1, 36))}
+# Kubernetes versions each Rook release supports (Rook's documentation, "Kubernetes versions"): the
+# releases that install with csi-operator.yaml (v1.18 on), and 1.12, the newest whose operator builds
+# from the Go module proxy (targets/rook/build.py).
+SUPPORTED_KUBERNETES = {(1, 12): ((1, 22), (1, 28)), (1, 18): ((1, 29), (1, 34)), (1, 19): ((1, 30), (1, 35)),
+                        (1, 20): ((1, 31), (1, 36))}
+ALLOW_OPTION = "--allow-unsupported-kubernetes"
 
 
 def rook_version(text):
@@ -21,13 +24,18 @@ def rook_version(text):
     return version
 
 
-def kubernetes_supported(rook, major, minor, git_version):
-    """SetupError unless Rook (major, minor, ...) supports Kubernetes major.minor."""
+def kubernetes_supported(rook, major, minor, git_version, allow=False):
+    """None if Rook (major, minor, ...) documents Kubernetes major.minor. Outside that range: a
+    SetupError in one line, or with allow (ALLOW_OPTION) that line returned for the caller to say,
+    and the run carries on (Rook 1.12 uses policy/v1 and batch/v1 where the server has them)."""
     low, high = SUPPORTED_KUBERNETES[tuple(rook[:2])]
-    if not low <= (major, minor) <= high:
-        raise SetupError(f"Kubernetes {git_version} is not supported by Rook {'.'.join(map(str, rook))} "
-                         f"(it supports {low[0]}.{low[1]} to {high[0]}.{high[1]}); use a cluster in that range "
-                         "or another --rook-version")
+    if low <= (major, minor) <= high:
+        return None
+    said = (f"Kubernetes {git_version} is outside the range Rook {'.'.join(map(str, rook))} documents "
+            f"({low[0]}.{low[1]} to {high[0]}.{high[1]})")
+    if allow:
+        return f"{said}; carrying on as {ALLOW_OPTION} asks"
+    raise SetupError(f"{said}: use a cluster in that range, another --rook-version, or {ALLOW_OPTION} to run anyway")
 
 
 def programs(names, why, which=shutil.which):

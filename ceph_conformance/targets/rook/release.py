@@ -20,11 +20,26 @@ from ...errors import SetupError
 MODULE = "github.com/rook/rook"
 DEFAULT_VERSION = "1.20.6"
 CACHE = Path(os.environ.get("CCONF_CACHE", "/var/cache/ceph-conformance"))
-# The release's install order (from v1.18): CRDs, RBAC and namespace, the CSI operator, the operator.
+# The release's install order: CRDs, RBAC and namespace, (from v1.18) the CSI operator, the operator.
+# Before v1.18 the operator itself deploys ceph-csi, configured by its ConfigMap's CSI_* settings.
 OPERATOR_FILES = ("crds.yaml", "common.yaml", "csi-operator.yaml", "operator.yaml")
-NEEDED = (*OPERATOR_FILES, "toolbox.yaml")
+OPERATOR_FILES_BEFORE_CSI_OPERATOR = ("crds.yaml", "common.yaml", "operator.yaml")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: crds.yaml is 17,000 lines
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
+
+
+def has_csi_operator(version):
+    """Whether Rook `version` installs ceph-csi through its CSI operator (csi-operator.yaml, v1.18 on)."""
+    return parse_version(version)[:2] >= (1, 18)
+
+
+def operator_files(version):
+    """The files of Rook `version`'s install, in the order they are applied."""
+    return OPERATOR_FILES if has_csi_operator(version) else OPERATOR_FILES_BEFORE_CSI_OPERATOR
+
+
+def needed_files(version):
+    return (*operator_files(version), "toolbox.yaml")
 
 
 def parse_version(text):
@@ -51,8 +66,8 @@ def go_env(cache=CACHE):
     return env
 
 
-def fetch(version, cache=CACHE, timeout=600):
-    """deploy/examples of Rook `version` in the module cache, downloaded once. Returns its path."""
+def module_dir(version, cache=CACHE, timeout=600):
+    """The tree of Rook's module at `version` in the module cache, downloaded once. Returns its path."""
     parse_version(version)
     tag = "v" + version.lstrip("v")
     argv = [go_binary(), "mod", "download", "-json", f"{MODULE}@{tag}"]
@@ -72,13 +87,19 @@ def fetch(version, cache=CACHE, timeout=600):
         said = info.get("Error") or (proc.stderr.strip().splitlines() or ["no answer"])[-1]
         raise SetupError(f"cannot fetch Rook {tag} from the Go module proxy ({said}); "
                          "pass --rook-manifests=DIR to use a copy of Rook's deploy/examples")
-    return examples_dir(Path(info["Dir"]) / "deploy" / "examples")
+    return Path(info["Dir"])
 
 
-def examples_dir(path):
-    """path, if it holds the manifests the suite applies; else SetupError naming what is missing."""
+def fetch(version, cache=CACHE, timeout=600):
+    """deploy/examples of Rook `version` in the module cache, downloaded once. Returns its path."""
+    return examples_dir(module_dir(version, cache, timeout) / "deploy" / "examples", version)
+
+
+def examples_dir(path, version=DEFAULT_VERSION):
+    """path, if it holds the manifests the suite applies of Rook `version`; else SetupError naming
+    what is missing."""
     path = Path(path)
-    gone = [name for name in NEEDED if not (path / name).is_file()]
+    gone = [name for name in needed_files(version) if not (path / name).is_file()]
     if gone:
         raise SetupError(f"--rook-manifests {path}: no {', '.join(gone)} there; give Rook's deploy/examples directory")
     return path
@@ -88,8 +109,9 @@ class Release:
     """The manifests of one Rook release: documents by file, and the CRDs' schemas."""
 
     def __init__(self, directory, version):
-        self.dir = examples_dir(directory)
+        self.dir = examples_dir(directory, version)
         self.version = version.lstrip("v")
+        self.operator_files = operator_files(self.version)
         self._parsed = {}
 
     @classmethod
@@ -115,9 +137,9 @@ class Release:
 
     def crd_schemas(self):
         """{(apiVersion, kind): openAPIV3Schema} of every CRD the release installs (Rook's in
-        crds.yaml, the CSI operator's in csi-operator.yaml)."""
+        crds.yaml, the CSI operator's in csi-operator.yaml where the release has one)."""
         schemas = {}
-        for name in OPERATOR_FILES:
+        for name in self.operator_files:
             for crd in self.documents(name):
                 if crd.get("kind") != "CustomResourceDefinition":
                     continue

@@ -4,8 +4,11 @@ import re
 from dataclasses import dataclass, field
 
 from .labels import base_name
+from .release import DEFAULT_VERSION, parse_version
 
 DEFAULT_CEPH_IMAGE = "quay.io/ceph/ceph:v20.2.4"  # Rook v1.20.6's default Ceph (Tentacle)
+# Another release's default Ceph (its deploy/examples/cluster.yaml), where it cannot run the newest.
+DEFAULT_CEPH_IMAGES = {(1, 12): "quay.io/ceph/ceph:v17.2.6"}
 DEFAULT_MYSQL_IMAGE = "docker.io/library/mysql:8.4"
 DEFAULT_MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z"
 DEFAULT_GHOST_IMAGE = "docker.io/library/ghost:5-alpine"
@@ -34,10 +37,28 @@ class RookSettings:
     mysql_image: str = DEFAULT_MYSQL_IMAGE
     minio_image: str = DEFAULT_MINIO_IMAGE
     ghost_image: str = DEFAULT_GHOST_IMAGE
+    rook_version: str = DEFAULT_VERSION  # the release whose manifests and CRDs the generators write for
+    # The operator's image: None keeps the release's (docker.io/rook/ceph:vX); a machine without a
+    # registry gives the one it built (targets/rook/image.py).
+    operator_image: str | None = None
+    # imagePullPolicy of the operator, the toolbox and the Ceph daemons: None keeps the release's.
+    # "Never" where nothing may be pulled (the test bed): a missing image is then ErrImageNeverPull.
+    image_pull_policy: str | None = None
+    # Rook's CSI drivers (releases before 1.18 only: their operator deploys ceph-csi itself). Off where
+    # no ceph-csi image exists: the operator then creates no CSI pods, and no PVC can bind.
+    csi: bool = True
+    # Where this host reaches the NodePorts (S3, the apps) when the nodes' InternalIPs are not
+    # reachable from it (the test bed's nodes are loopback addresses inside its network namespace).
+    node_address: str | None = None
 
     @property
     def name(self):
         return base_name(self.run_id)
+
+    @property
+    def rook_release(self):
+        """(major, minor) of the Rook release: what the generators' choices depend on."""
+        return parse_version(self.rook_version)[:2]
 
     @property
     def apps_namespace(self):
@@ -76,6 +97,11 @@ class RookSettings:
         return {"ceph_config": ceph_config(self), "mute_health": sorted(self.mute_health),
                 "mons": self.mon_count, "mgrs": self.mgr_count, "pool_size": self.pool_size,
                 "osds": {node: list(devs) for node, devs in sorted(self.nodes.items())}}
+
+
+def default_ceph_image(rook_version):
+    """The Ceph image a Rook release deploys when --ceph-image does not say."""
+    return DEFAULT_CEPH_IMAGES.get(parse_version(rook_version)[:2], DEFAULT_CEPH_IMAGE)
 
 
 def ceph_config(s):

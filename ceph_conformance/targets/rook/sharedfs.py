@@ -315,6 +315,7 @@ class PodWebApp(WebApp):
         self.root = root
         self.port = port
         self.service = web_service(settings, index, pod_index, port)
+        self.node_address = settings.node_address
         self.program = None
         self.url = None
 
@@ -326,7 +327,7 @@ class PodWebApp(WebApp):
         self.kube.apply(self.service)
         meta = self.service["metadata"]
         svc = self.kube.get("v1", "Service", meta["name"], meta["namespace"])
-        self.url = endpoint_of(self.kube.list("v1", "Node"), svc)
+        self.url = endpoint_of(self.kube.list("v1", "Node"), svc, self.node_address)
 
         def answers():
             if not self.program.running():

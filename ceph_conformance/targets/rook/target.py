@@ -20,7 +20,7 @@ from .labels import base_name
 from .layer import RookLayer
 from .objectstore import RookObjectStore, endpoint_of
 from .release import Release
-from .settings import DEFAULT_CEPH_IMAGE, RookSettings
+from .settings import RookSettings, default_ceph_image
 from .tools import ToolboxCephTools
 
 
@@ -54,7 +54,9 @@ class RookTarget(Target):
         o = self.options
         n = len(nodes) if nodes else 3
         return RookSettings(run_id, nodes=nodes or {}, namespace=o.rook_namespace or "rook-ceph",
-                            ceph_image=o.ceph_image or DEFAULT_CEPH_IMAGE,
+                            ceph_image=o.ceph_image or default_ceph_image(o.rook_version),
+                            rook_version=o.rook_version.lstrip("v"), operator_image=o.rook_operator_image,
+                            image_pull_policy=o.image_pull_policy, csi=o.rook_csi, node_address=o.node_address,
                             mon_count=3 if n >= 3 else 1,  # an odd quorum
                             pool_size=min(3, max(1, n - 1)), mute_health=list(o.mute_health),
                             cephfs_client_type=o.cephfs_client)
@@ -67,15 +69,20 @@ class RookTarget(Target):
         kube = Kube(api_client(kubeconfig, context))
         major, minor, git_version = kube.server_version()
         # Bring-up may run in an xdist worker, where preflight (the controller's) did not.
-        preflight.kubernetes_supported(preflight.rook_version(self.options.rook_version), major, minor, git_version)
+        outside = preflight.kubernetes_supported(preflight.rook_version(self.options.rook_version), major, minor,
+                                                 git_version, allow=self.options.allow_unsupported_kubernetes)
         progress(f"rook: Kubernetes {git_version} at {kube.api.configuration.host}")
+        if outside:
+            progress(f"rook: {outside}")
         release = Release.for_options(self.options.rook_version, self.options.rook_manifests)
         s = self.settings_for(self.run_dir.name, nodes)
         self.description = {"target": self.name, "kubeconfig": str(kubeconfig), "context": context,
                             "kubernetes": git_version, "kubernetes_version": git_version,
-                            "rook_version": release.version, "rook_image": release.image(),
+                            "rook_version": release.version, "rook_image": s.operator_image or release.image(),
                             "ceph_image": s.ceph_image, "deploys_rook": self.deploys_rook,
                             "settings": dataclasses.asdict(s), "cluster_settings": s.cluster_settings(), **where}
+        if outside:
+            self.description["kubernetes_outside_rook_range"] = outside
         self._kube, self.settings = kube, s
         self._record()
         layer = self.layer()
@@ -177,7 +184,7 @@ class RookTarget(Target):
     def object_store(self):
         kube = self.kube()
         service = kube.get("v1", "Service", f"{self.settings.object_store}-external", self.settings.namespace)
-        endpoint = endpoint_of(kube.list("v1", "Node"), service)
+        endpoint = endpoint_of(kube.list("v1", "Node"), service, self.settings.node_address)
         return RookObjectStore(kube, self.settings, endpoint, self.client())
 
     def block_storage(self, scope, namer):

@@ -3,6 +3,7 @@ version of the matrix: built-in kinds against kubernetes-validate's strict schem
 resources against the openAPIV3Schema of the pinned release's CRDs. And validation can fail."""
 
 import copy
+import dataclasses
 import subprocess
 import sys
 
@@ -14,9 +15,11 @@ from ceph_conformance.targets.rook import apps, block, cluster, manifests, opera
 from .conftest import KUBERNETES_VERSIONS, OPTION_SETS, PASSWORDS
 
 
-def _plan(release, option_set):
+def _plan(release, option_set, **settings):
+    """The run's phases for an option set (settings: fields of RookSettings to change, e.g. another
+    rook_version), with what checks create while they run."""
     make, _, deploy_rook = OPTION_SETS[option_set]
-    s = make()
+    s = dataclasses.replace(make(), **settings)
     phases = manifests.plan(release, s, PASSWORDS, deploy_rook=deploy_rook)
     # What checks create while they run: S3 users, a web server's Service, a MinIO's Deployment.
     storage = block.RookBlockStorage(None, s, None, None)

@@ -25,7 +25,7 @@ def test_the_kubernetes_targets_are_registered():
 
 @pytest.mark.parametrize("version, message", [
     ("1.20", "--rook-version 1.20: give a Rook release like 1.20.6"),
-    ("1.14.9", "--rook-version 1.14.9: the suite installs Rook 1.18, 1.19, 1.20"),
+    ("1.14.9", "--rook-version 1.14.9: the suite installs Rook 1.12, 1.18, 1.19, 1.20"),
 ])
 def test_an_unusable_rook_version_is_one_line(version, message):
     with pytest.raises(SetupError, match=message.replace(".", r"\.")):
@@ -37,7 +37,22 @@ def test_an_unsupported_kubernetes_version_says_the_range():
     preflight.kubernetes_supported((1, 20, 6), 1, 36, "v1.36.2")
     with pytest.raises(SetupError) as err:
         preflight.kubernetes_supported((1, 20, 6), 1, 30, "v1.30.4")
-    assert str(err.value).startswith("Kubernetes v1.30.4 is not supported by Rook 1.20.6 (it supports 1.31 to 1.36)")
+    assert str(err.value) == ("Kubernetes v1.30.4 is outside the range Rook 1.20.6 documents (1.31 to 1.36): use a "
+                              "cluster in that range, another --rook-version, or --allow-unsupported-kubernetes to "
+                              "run anyway")
+
+
+def test_rook_112_on_the_beds_kubernetes_is_one_line_and_carries_on_when_allowed():
+    assert preflight.kubernetes_supported((1, 12, 11), 1, 22, "v1.22.0") is None
+    assert preflight.kubernetes_supported((1, 12, 11), 1, 28, "v1.28.15") is None
+    with pytest.raises(SetupError) as err:
+        preflight.kubernetes_supported((1, 12, 11), 1, 36, "v1.36.3")
+    assert "\n" not in str(err.value)
+    assert str(err.value).startswith("Kubernetes v1.36.3 is outside the range Rook 1.12.11 documents (1.22 to 1.28)")
+    line = preflight.kubernetes_supported((1, 12, 11), 1, 36, "v1.36.3", allow=True)
+    assert line == ("Kubernetes v1.36.3 is outside the range Rook 1.12.11 documents (1.22 to 1.28); carrying on "
+                    "as --allow-unsupported-kubernetes asks")
+    assert preflight.rook_version("1.12.11") == (1, 12, 11)
 
 
 def test_missing_programs_and_engines_are_named():
