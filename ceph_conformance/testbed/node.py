@@ -106,7 +106,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 def cni_config(node):
     subnet = f"{POD_CIDR_BASE}.{node.index}.0/24"
     return {"cniVersion": "1.0.0", "name": f"cconf-{node.index}", "plugins": [
-        {"type": "bridge", "bridge": node.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": True,
+        # The pod's default route is the bridge's gateway, in the bed's namespace, which has no way out.
+        {"type": "bridge", "bridge": node.bridge, "isGateway": True, "isDefaultGateway": True, "ipMasq": False,
+         "hairpinMode": True,
          "ipam": {"type": "host-local", "dataDir": str(node.dir / "cni" / "ipam"),
                   "ranges": [[{"subnet": subnet}]]}},
         {"type": "loopback"},
