@@ -137,6 +137,10 @@ def kubelet_config(node, ca, serving, port, healthz_port):
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
         "imageGCHighThresholdPercent": 100,
         "serializeImagePulls": False,
+        # Each node's own: a kubelet's log GC removes the pod log directories of pods it does not know,
+        # so in a shared /var/log/pods it removed the other node's (a pod's logs read "failed to try
+        # resolving symlinks").
+        "podLogsDir": str(node.dir / "pod-logs"),
         "resolvConf": "",  # pods get only the cluster's DNS: nothing outside exists
         "clusterDNS": [CLUSTER_DNS], "clusterDomain": CLUSTER_DOMAIN,
         "staticPodPath": "",
