@@ -189,7 +189,15 @@ def deploy(kubeconfig, timeout):
             seen = [f"{p.metadata.name} {p.status.phase} "
                     f"{[s.state.waiting.reason for s in p.status.container_statuses or [] if s.state.waiting]}"
                     for p in pods]
-            return False, f"not available; pods: {seen or 'none'}"
+            last = ""
+            if pods:  # what CoreDNS itself says (the kubernetes plugin not reaching the API, ...)
+                try:
+                    text = core.read_namespaced_pod_log(pods[0].metadata.name, NAMESPACE, tail_lines=2,
+                                                        _preload_content=False).data.decode(errors="replace")
+                    last = f"; its log ends: {' | '.join(text.strip().splitlines())[-400:]}"
+                except client.exceptions.ApiException:
+                    pass
+            return False, f"not available; pods: {seen or 'none'}{last}"
 
         try:
             wait_for(available, what="CoreDNS to be available", timeout=timeout, interval=1.0)

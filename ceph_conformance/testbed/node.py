@@ -106,12 +106,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 def cni_config(node):
     subnet = f"{POD_CIDR_BASE}.{node.index}.0/24"
     return {"cniVersion": "1.0.0", "name": f"cconf-{node.index}", "plugins": [
-        {"type": "bridge", "bridge": node.bridge, "isGateway": True, "ipMasq": False, "hairpinMode": True,
+        # The pod's default route is the bridge's gateway, in the bed's namespace, which has no way out.
+        {"type": "bridge", "bridge": node.bridge, "isGateway": True, "isDefaultGateway": True, "ipMasq": False,
+         "hairpinMode": True,
          "ipam": {"type": "host-local", "dataDir": str(node.dir / "cni" / "ipam"),
-                  "ranges": [[{"subnet": subnet}]],
-                  # Pods reach Services (10.0.0.0/24, NATed by kube-proxy) and other nodes' pods through
-                  # the bridge; the bed's namespace itself has no route out (network.py).
-                  "routes": [{"dst": "0.0.0.0/0"}]}},
+                  "ranges": [[{"subnet": subnet}]]}},
         {"type": "loopback"},
     ]}
 
@@ -138,6 +137,10 @@ def kubelet_config(node, ca, serving, port, healthz_port):
         "evictionHard": {"memory.available": "100Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
         "imageGCHighThresholdPercent": 100,
         "serializeImagePulls": False,
+        # Each node's own: a kubelet's log GC removes the pod log directories of pods it does not know,
+        # so in a shared /var/log/pods it removed the other node's (a pod's logs read "failed to try
+        # resolving symlinks").
+        "podLogsDir": str(node.dir / "pod-logs"),
         "resolvConf": "",  # pods get only the cluster's DNS: nothing outside exists
         "clusterDNS": [CLUSTER_DNS], "clusterDomain": CLUSTER_DOMAIN,
         "staticPodPath": "",

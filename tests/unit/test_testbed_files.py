@@ -134,6 +134,7 @@ def test_kube_proxy_and_the_kubelets_are_set_for_the_cluster_network(tmp_path):
     kubelet = node.kubelet_config(layout, tmp_path / "ca.crt", control_plane.CertPair(tmp_path / "s.crt",
                                                                                      tmp_path / "s.key"), 1, 2)
     assert kubelet["clusterDNS"] == [node.CLUSTER_DNS] and kubelet["clusterDomain"] == "cluster.local"
+    assert kubelet["podLogsDir"].startswith(str(layout.dir)), "two kubelets must not share /var/log/pods"
 
 
 def test_coredns_serves_the_cluster_domain_and_forwards_nowhere():
