@@ -81,7 +81,7 @@ testbed-status: venv
 
 ## Rook on a 3-node test bed through --target kubeconfig, the suite with PYTEST_ARGS, all torn down after.
 rook-on-testbed: deps venv
-	$(VENV)/bin/python -m ceph_conformance testbed rook -- $(PYTEST_ARGS)
+	$(VENV)/bin/python -m ceph_conformance rook-on-testbed -- $(PYTEST_ARGS)
 
 ## Stop the test bed and remove its directory.
 testbed-down: venv

@@ -49,6 +49,7 @@ def main(argv=None):
     add_matrix(sub)
     add_ceph_image(sub)
     add_rook_image(sub)
+    add_rook_on_testbed(sub)
     catalogue.add_parser(sub)
     args = parser.parse_args(argv)
     if args.command is None:  # no command: say what the tool is, not an argparse error
@@ -60,6 +61,8 @@ def main(argv=None):
         return ceph_image_command(args)
     if args.command == "rook-image":
         return rook_image_command(args)
+    if args.command == "rook-on-testbed":
+        return rook_on_testbed_command(args)
     if args.command == "testbed":
         return testbed_cli.run(args)
     if args.command == "sweep-cluster":
@@ -119,6 +122,25 @@ def add_rook_image(sub):
     p = sub.add_parser("rook-image", help="build Rook's operator image: its rook binary from the Go module proxy on "
                                           "a Ceph image of this project's, into podman's storage and an OCI archive")
     p.add_argument("--rook-version", default="1.12.11", help="a Rook release that builds here (default 1.12.11)")
+
+
+def add_rook_on_testbed(sub):
+    p = sub.add_parser("rook-on-testbed", help="a 3-node test bed, Rook deployed on it through --target kubeconfig, "
+                                               "the suite run with the pytest arguments after --, all torn down")
+    p.add_argument("--rook-version", default="1.12.11", help="a Rook release that builds here (default 1.12.11)")
+    p.add_argument("pytest_args", nargs="*", help="arguments for pytest, after --")
+
+
+def rook_on_testbed_command(args):
+    from .errors import SetupError
+    from .targets.rook import on_testbed
+
+    try:
+        return on_testbed.run(args.pytest_args, args.rook_version,
+                              progress=lambda m: print(f"[rook-on-testbed] {m}", flush=True))
+    except SetupError as exc:
+        print(f"rook-on-testbed: {exc}", file=sys.stderr)
+        return 4
 
 
 def rook_image_command(args):

@@ -8,11 +8,7 @@ from .bed import DEFAULT_ROOT, TestBed
 
 def add_parser(sub):
     p = sub.add_parser("testbed", help="a real Kubernetes API on this host (etcd + kube-apiserver, built from source)")
-    p.add_argument("action", choices=("up", "down", "status", "rook"),
-                   help="rook: a 3-node bed, Rook deployed on it through --target kubeconfig, the suite run "
-                        "with the pytest arguments after --, everything torn down")
-    p.add_argument("--rook-version", default="1.12.11", help="rook: the Rook release (one that builds here)")
-    p.add_argument("pytest_args", nargs="*", help="rook: arguments for pytest (after --)")
+    p.add_argument("action", choices=("up", "down", "status"))
     p.add_argument("--nodes", type=int, default=0,
                    help="nodes (rung 2: controller-manager, scheduler, and per node containerd + kubelet); default 0")
     p.add_argument("--dir", default=str(DEFAULT_ROOT / "default"),
@@ -20,15 +16,6 @@ def add_parser(sub):
 
 
 def run(args):
-    if args.action == "rook":
-        from .rook_run import run as rook_run
-
-        try:
-            return rook_run(args.pytest_args, args.rook_version,
-                            progress=lambda m: print(f"[testbed] {m}", flush=True))
-        except SetupError as exc:
-            print(f"testbed rook: {exc}", file=sys.stderr)
-            return 4
     bed = TestBed(args.dir)
     try:
         if args.action == "up":

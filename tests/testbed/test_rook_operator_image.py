@@ -21,7 +21,7 @@ import pytest
 from ceph_conformance.run import new_run_id
 from ceph_conformance.targets.rook import build, image
 from ceph_conformance.targets.rook.kube import Kube
-from ceph_conformance.testbed.rook_images import import_rook_images
+from ceph_conformance.targets.rook.on_testbed import import_rook_images
 from ceph_conformance.waits import wait_for
 
 VERSION = "1.12.11"
