@@ -199,6 +199,9 @@ def test_the_s3_endpoint_is_a_nodes_address_and_the_node_port():
         objectstore.endpoint_of(nodes, {"metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}})
     with pytest.raises(SetupError, match="no node of the cluster has an InternalIP"):
         objectstore.endpoint_of([{"status": {"addresses": []}}], service)
+    # --node-address: where this host reaches the node ports (the test bed's end of its veth).
+    assert objectstore.endpoint_of(nodes, service, "10.254.0.2") == "http://10.254.0.2:30123"
+    assert objectstore.endpoint_of([{"status": {"addresses": []}}], service, "10.254.0.2") == "http://10.254.0.2:30123"
 
 
 def test_keys_from_a_secret_are_registered_before_anyone_can_print_them():
