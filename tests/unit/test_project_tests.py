@@ -23,8 +23,9 @@ def _script():
 def _pytest_junit(tmp_path, body):
     (tmp_path / "test_x.py").write_text(body)
     junit = tmp_path / "x.xml"
-    rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:ceph_conformance.plugin",
-                          str(tmp_path / "test_x.py"), f"--junitxml={junit}"], cwd=tmp_path)
+    rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          "-p", "no:ceph_conformance.plugin", str(tmp_path / "test_x.py"), f"--junitxml={junit}"],
+                         cwd=tmp_path)
     return rc, junit
 
 
