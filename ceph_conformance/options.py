@@ -56,6 +56,7 @@ class RunOptions:
     rook_timeout: float = 1200.0
     allow_unsupported_kubernetes: bool = False
     node_address: str | None = None  # Rook targets: where this host reaches NodePorts (default a node's InternalIP)
+    rook_data_dir: str = "/var/lib/rook"  # Rook targets: the CephCluster's dataDirHostPath
     rook_operator_image: str | None = None  # None: the release's own (docker.io/rook/ceph:vX)
     image_pull_policy: str | None = None  # None: as Rook's manifests say
     rook_csi: bool = True
@@ -128,6 +129,9 @@ def add_options(parser):
     k.addoption("--node-address", default=None, metavar="ADDR",
                 help="Rook targets: the address at which this host reaches the cluster's NodePorts (the S3 "
                      "endpoint), when the nodes' InternalIPs are not reachable from here (default: a node's)")
+    k.addoption("--rook-data-dir", default="/var/lib/rook", metavar="DIR",
+                help="--deploy-rook: the CephCluster's dataDirHostPath on the nodes (default /var/lib/rook); "
+                     "nodes that share one filesystem (the test bed's) need one of the run's own")
     k.addoption("--rook-operator-image", default=None, metavar="IMAGE",
                 help="--deploy-rook: the operator's image instead of the release's (e.g. "
                      "localhost/ceph-conformance/rook-ceph:v1.12.11-ceph18.2.7 from `make rook-image`)")
@@ -169,7 +173,7 @@ def from_pytest(config):
         deploy_rook=get("deploy_rook"), osd_devices=list(get("osd_device")), rook_version=get("rook_version"),
         rook_manifests=get("rook_manifests"), ceph_image=get("ceph_image"), cephfs_client=get("cephfs_client"),
         rook_timeout=get("rook_timeout"), allow_unsupported_kubernetes=get("allow_unsupported_kubernetes"),
-        node_address=get("node_address"),
+        node_address=get("node_address"), rook_data_dir=get("rook_data_dir"),
         rook_operator_image=get("rook_operator_image"), image_pull_policy=get("image_pull_policy"),
         rook_csi=not get("no_rook_csi"),
         kind_node_image=get("kind_node_image"),

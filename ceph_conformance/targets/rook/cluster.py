@@ -26,7 +26,7 @@ def ceph_cluster(s):
     doc = {
         "apiVersion": CEPH_API, "kind": "CephCluster", "metadata": _meta(s.cluster_name, s.namespace),
         "spec": {
-            "dataDirHostPath": "/var/lib/rook",
+            "dataDirHostPath": s.data_dir_host_path,
             "cephVersion": {"image": s.ceph_image, "allowUnsupported": False},
             "mon": {"count": s.mon_count, "allowMultiplePerNode": several_per_node},
             "mgr": {"count": s.mgr_count, "allowMultiplePerNode": several_per_node,

@@ -75,6 +75,7 @@ def suite_argv(bed, devices, images, rook_version, pytest_args):
             "--mute-health", "MGR_MODULE_DEPENDENCY"]
     if net is not None:
         argv.append(f"--node-address={net.bed_addr}")  # the NodePorts, from this host
+    argv.append(f"--rook-data-dir={bed.dir / 'rook'}")  # the nodes share this host's filesystem
     argv += [f"--osd-device={node}:{dev}" for node, devs in devices.items() for dev in devs]
     return argv + list(pytest_args)
 

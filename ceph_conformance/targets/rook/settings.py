@@ -50,6 +50,10 @@ class RookSettings:
     # Where this host reaches the NodePorts (S3, the apps) when the nodes' InternalIPs are not
     # reachable from it (the test bed's nodes are loopback addresses inside its network namespace).
     node_address: str | None = None
+    # Rook's dataDirHostPath on every node (mon stores, keyrings, crash dirs). The test bed's nodes
+    # share this host's filesystem, so a bed gives one in its own directory: it goes with the bed,
+    # and a later cluster never finds an earlier one's mon stores there.
+    data_dir_host_path: str = "/var/lib/rook"
 
     @property
     def name(self):
