@@ -57,14 +57,25 @@ def _kubernetes(progress):
 
 
 def _testbed_images(progress):
+    from .testbed import coredns
     from .testbed.image import VARIANTS, ensure_image
 
     for image in VARIANTS:
         ensure_image(progress=progress, image=image)
+    coredns.ensure_image(progress)  # CoreDNS built from its Go module, on the bed's image
+
+
+def _rook(progress):
+    from .targets.rook import image
+    from .targets.rook.on_testbed import DEFAULT_ROOK_VERSION
+
+    image.operator_archive(DEFAULT_ROOK_VERSION, progress=progress)
+    image.ceph_archive(image.ceph_release_for(DEFAULT_ROOK_VERSION), progress)
 
 
 # In the order `make test` first needs them: the unit tests use the registry; the integration tests
-# MinIO, Ghost and the Ceph images; the test bed's tests come last.
+# MinIO, Ghost and the Ceph images; the test bed's tests come last (Kubernetes, its images and
+# CoreDNS, then Rook's operator image and the Ceph image its CephCluster runs).
 STEPS = {
     "registry": _registry,
     "ghost": _ghost,
@@ -73,6 +84,7 @@ STEPS = {
     "ceph-image-forky": _ceph_image("forky"),
     "kubernetes": _kubernetes,
     "testbed-images": _testbed_images,
+    "rook": _rook,
 }
 
 
