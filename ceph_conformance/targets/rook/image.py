@@ -217,11 +217,11 @@ CEPH_FOR_ROOK = "localhost/ceph-conformance/ceph-rook"
 
 
 def ensure_ceph_for_rook(ceph_release, progress=print):
-    """The suite's Ceph image of ceph_release with DMSETUP added: what the CephCluster's daemons, its
-    OSD prepare jobs and the toolbox run. Rebuilt when the Ceph image or DMSETUP changes."""
+    """The suite's Ceph image of ceph_release with DMSETUP and udev added: what the CephCluster's
+    daemons, its OSD prepare jobs and the toolbox run. Rebuilt when the Ceph image or DMSETUP changes."""
     ceph = cephimage.ensure_ceph_image(ceph_release, progress)
     name = f"{CEPH_FOR_ROOK}:{ceph.rsplit(':', 1)[1]}"
-    inputs = hashlib.sha256(f"{image_id(ceph)}\0{DMSETUP}".encode()).hexdigest()
+    inputs = hashlib.sha256(f"{image_id(ceph)}\0{DMSETUP}\0udev".encode()).hexdigest()
     if _label(name, INPUTS_LABEL) == inputs:
         return name
     lock_dir = build.cache_root()
@@ -236,6 +236,12 @@ def ensure_ceph_for_rook(ceph_release, progress=print):
         ctr = _run(_buildah("from", "--pull-never", ceph), f"buildah from {ceph}")
         try:
             _run(_buildah("copy", "--chmod", "0755", ctr, script, "/usr/local/sbin/dmsetup"), "copying dmsetup")
+            # ceph-volume inventory (Rook's OSD prepare) runs udevadm: Debian's udev package, from the
+            # image's own release (Rook's images have it from their base).
+            _run(_buildah("run", "--isolation", "chroot", ctr, "--", "sh", "-c",
+                          "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                          "--no-install-recommends udev && apt-get clean && rm -rf /var/lib/apt/lists/*"),
+                 "installing udev", timeout=BUILD_TIMEOUT_S)
             _run(_buildah("config", "--label", f"{INPUTS_LABEL}={inputs}", "--label",
                           "ceph-conformance=ceph-for-rook", ctr), "buildah config")
             _run(_buildah("commit", "--rm", ctr, name), f"buildah commit {name}")
