@@ -11,7 +11,6 @@ building the same binary at once.
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -19,12 +18,11 @@ from pathlib import Path
 from filelock import FileLock
 
 from ..errors import SetupError
+from ..host import gobuild
 
 MODULE_DIR = Path(__file__).with_name("kube")
 CACHE_ENV = "CCONF_K8S_CACHE"
 DEFAULT_CACHE = Path("/var/cache/ceph-conformance/k8s")
-GO_CANDIDATES = ("go", "/usr/local/go/bin/go")
-MIN_GO = (1, 26)
 BUILD_TIMEOUT_S = 3600  # a cold build of all six on 2 busy cores; a warm one takes seconds
 
 # The binary name -> its package in kube/go.mod's tool list.
@@ -65,17 +63,11 @@ def missing(names):
 
 
 def find_go():
-    """The go command, at least MIN_GO; a SetupError saying what to install otherwise."""
-    for candidate in GO_CANDIDATES:
-        path = shutil.which(candidate)
-        if not path:
-            continue
-        out = subprocess.run([path, "env", "GOVERSION"], capture_output=True, text=True, timeout=60).stdout
-        found = re.match(r"go(\d+)\.(\d+)", out.strip())
-        if found and tuple(map(int, found.groups())) >= MIN_GO:
-            return path
-    raise SetupError(f"building the test bed's Kubernetes needs Go >= {'.'.join(map(str, MIN_GO))} "
-                     f"(looked for {', '.join(GO_CANDIDATES)}): install it, or put the binaries in {bin_dir()}")
+    """The go command (host/gobuild.py finds it); a SetupError saying what to install otherwise."""
+    try:
+        return gobuild.find_go()
+    except SetupError as exc:
+        raise SetupError(f"the test bed's Kubernetes: {exc}, or put the binaries in {bin_dir()}") from None
 
 
 def go_env(go):
