@@ -10,7 +10,7 @@ from .errors import SetupError
 from .targets import KUBERNETES, PLANNED, TARGETS
 from .targets.rook.release import DEFAULT_VERSION as ROOK_VERSION
 from .targets.rook.release import has_csi_operator
-from .targets.rook.settings import DEFAULT_CEPH_IMAGE, parse_osd_devices
+from .targets.rook.settings import DEFAULT_CEPH_IMAGE, parse_ceph_config, parse_osd_devices
 
 PYTEST_KIND_PLUGIN = "pytest-kind-ng"
 # Options pytest-kind-ng's plugin also adds, with the same meaning (a flag; a path).
@@ -57,6 +57,7 @@ class RunOptions:
     allow_unsupported_kubernetes: bool = False
     node_address: str | None = None  # Rook targets: where this host reaches NodePorts (default a node's InternalIP)
     rook_data_dir: str = "/var/lib/rook"  # Rook targets: the CephCluster's dataDirHostPath
+    ceph_config: list = field(default_factory=list)  # --deploy-rook: OPTION=VALUE Ceph settings for its daemons
     rook_operator_image: str | None = None  # None: the release's own (docker.io/rook/ceph:vX)
     image_pull_policy: str | None = None  # None: as Rook's manifests say
     rook_csi: bool = True
@@ -129,6 +130,9 @@ def add_options(parser):
     k.addoption("--node-address", default=None, metavar="ADDR",
                 help="Rook targets: the address at which this host reaches the cluster's NodePorts (the S3 "
                      "endpoint), when the nodes' InternalIPs are not reachable from here (default: a node's)")
+    k.addoption("--ceph-config", action="append", default=[], metavar="OPTION=VALUE",
+                help="--deploy-rook: a Ceph setting (global section) the CephCluster's daemons start with, "
+                     "repeatable (e.g. osd_class_dir=/usr/lib/x86_64-linux-gnu/rados-classes)")
     k.addoption("--rook-data-dir", default="/var/lib/rook", metavar="DIR",
                 help="--deploy-rook: the CephCluster's dataDirHostPath on the nodes (default /var/lib/rook); "
                      "nodes that share one filesystem (the test bed's) need one of the run's own")
@@ -174,6 +178,7 @@ def from_pytest(config):
         rook_manifests=get("rook_manifests"), ceph_image=get("ceph_image"), cephfs_client=get("cephfs_client"),
         rook_timeout=get("rook_timeout"), allow_unsupported_kubernetes=get("allow_unsupported_kubernetes"),
         node_address=get("node_address"), rook_data_dir=get("rook_data_dir"),
+        ceph_config=list(get("ceph_config")),
         rook_operator_image=get("rook_operator_image"), image_pull_policy=get("image_pull_policy"),
         rook_csi=not get("no_rook_csi"),
         kind_node_image=get("kind_node_image"),
@@ -248,7 +253,7 @@ def validate_kubernetes(o: RunOptions):
                  ("--kind-node-image", o.kind_node_image),
                  ("--allow-unsupported-kubernetes", o.allow_unsupported_kubernetes),
                  ("--rook-operator-image", o.rook_operator_image), ("--image-pull-policy", o.image_pull_policy),
-                 ("--no-rook-csi", not o.rook_csi))
+                 ("--no-rook-csi", not o.rook_csi), ("--ceph-config", o.ceph_config))
     if o.target not in KUBERNETES:
         for name, value in rook_only:
             if value:
@@ -268,6 +273,7 @@ def validate_kubernetes(o: RunOptions):
             raise OptionError("--osd-device is for --deploy-rook; an existing Rook keeps its own OSDs")
         try:
             parse_osd_devices(o.osd_devices)
+            parse_ceph_config(o.ceph_config)
         except ValueError as exc:
             raise OptionError(str(exc)) from None
     else:

@@ -28,6 +28,7 @@ DEFAULT_ROOK_VERSION = "1.12.11"  # the newest Rook whose operator builds from t
 REPO = Path(__file__).resolve().parents[3]
 NODES = 3  # three mons on three nodes, as Rook places them
 DISK_GIB = 8
+DEBIAN_CLASS_DIR = "/usr/lib/x86_64-linux-gnu/rados-classes"  # where Debian's ceph-osd installs them
 
 def import_rook_images(bed, rook_version=DEFAULT_ROOK_VERSION, ceph_release=None, progress=print, ceph=True):
     """Build what the cache lacks and import the operator image (and, with ceph, the Ceph image)
@@ -76,6 +77,9 @@ def suite_argv(bed, devices, images, rook_version, pytest_args):
     if net is not None:
         argv.append(f"--node-address={net.bed_addr}")  # the NodePorts, from this host
     argv.append(f"--rook-data-dir={bed.dir / 'rook'}")  # the nodes share this host's filesystem
+    # Debian's build gives osd_class_dir relative (lib/x86_64-linux-gnu/rados-classes): an OSD in a
+    # pod found no libcls_version.so, and radosgw-admin's realm create failed with EOPNOTSUPP.
+    argv.append(f"--ceph-config=osd_class_dir={DEBIAN_CLASS_DIR}")
     argv += [f"--osd-device={node}:{dev}" for node, devs in devices.items() for dev in devs]
     return argv + list(pytest_args)
 

@@ -54,6 +54,9 @@ class RookSettings:
     # share this host's filesystem, so a bed gives one in its own directory: it goes with the bed,
     # and a later cluster never finds an earlier one's mon stores there.
     data_dir_host_path: str = "/var/lib/rook"
+    # Ceph settings given with --ceph-config (OPTION: value), after the small-cluster ones: e.g. the
+    # absolute osd_class_dir that Debian's build leaves relative (the test bed's images).
+    extra_ceph_config: dict = field(default_factory=dict)
 
     @property
     def name(self):
@@ -121,6 +124,21 @@ def ceph_config(s):
     }
     if s.pool_size == 1:
         conf["mon_warn_on_pool_no_redundancy"] = "false"
+    conf.update(s.extra_ceph_config)
+    return conf
+
+
+_CEPH_OPTION = re.compile(r"^([a-z][a-z0-9_]*)=(\S.*)$")
+
+
+def parse_ceph_config(specs):
+    """{option: value} of OPTION=VALUE values; ValueError naming a malformed one."""
+    conf = {}
+    for spec in specs:
+        m = _CEPH_OPTION.match(spec)
+        if not m:
+            raise ValueError(f"--ceph-config {spec}: give OPTION=VALUE, e.g. osd_class_dir=/usr/lib/ceph/rados-classes")
+        conf[m.group(1)] = m.group(2)
     return conf
 
 

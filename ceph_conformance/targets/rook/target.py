@@ -20,7 +20,7 @@ from .labels import base_name
 from .layer import RookLayer
 from .objectstore import RookObjectStore, endpoint_of
 from .release import Release
-from .settings import RookSettings, default_ceph_image
+from .settings import RookSettings, default_ceph_image, parse_ceph_config
 from .tools import ToolboxCephTools
 
 
@@ -57,7 +57,7 @@ class RookTarget(Target):
                             ceph_image=o.ceph_image or default_ceph_image(o.rook_version),
                             rook_version=o.rook_version.lstrip("v"), operator_image=o.rook_operator_image,
                             image_pull_policy=o.image_pull_policy, csi=o.rook_csi, node_address=o.node_address,
-                            data_dir_host_path=o.rook_data_dir,
+                            data_dir_host_path=o.rook_data_dir, extra_ceph_config=parse_ceph_config(o.ceph_config),
                             mon_count=3 if n >= 3 else 1,  # an odd quorum
                             pool_size=min(3, max(1, n - 1)), mute_health=list(o.mute_health),
                             cephfs_client_type=o.cephfs_client)

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from ceph_conformance.errors import SetupError
-from ceph_conformance.targets.rook import build, cluster, manifests, operator, validation
+from ceph_conformance.targets.rook import build, cluster, manifests, operator, settings, validation
 from ceph_conformance.targets.rook import release as rook_release
 from ceph_conformance.targets.rook.settings import default_ceph_image
 
@@ -202,3 +202,19 @@ def test_the_operator_images_name_and_inputs(tmp_path):
     assert image._digest([binary, files], ["1", "sha256:ceph"]) != first
     assert image._digest([binary, files], ["1", "sha256:other-ceph"]) != image._digest([binary, files],
                                                                                        ["1", "sha256:ceph"])
+
+
+def test_ceph_config_and_the_data_dir_reach_the_cluster_phase(release112):
+    """--ceph-config settings follow the small-cluster ones (1.12: in rook-config-override; 1.20: in
+    cephConfig), and --rook-data-dir is the CephCluster's dataDirHostPath."""
+    extra = settings.parse_ceph_config(["osd_class_dir=/usr/lib/x86_64-linux-gnu/rados-classes"])
+    s = dataclasses.replace(_bed(), extra_ceph_config=extra, data_dir_host_path="/var/tmp/bed/rook")
+    override, ceph_cluster = {p.name: p for p in manifests.plan(release112, s, PASSWORDS)}["cluster"].documents
+    assert "osd_class_dir = /usr/lib/x86_64-linux-gnu/rados-classes\n" in override["data"]["config"]
+    assert ceph_cluster["spec"]["dataDirHostPath"] == "/var/tmp/bed/rook"
+    s120 = dataclasses.replace(three_nodes(), extra_ceph_config=extra)
+    (doc,) = cluster.cluster_documents(s120)
+    assert doc["spec"]["cephConfig"]["global"]["osd_class_dir"] == "/usr/lib/x86_64-linux-gnu/rados-classes"
+    assert doc["spec"]["dataDirHostPath"] == "/var/lib/rook"
+    with pytest.raises(ValueError, match="--ceph-config osd_class_dir: give OPTION=VALUE"):
+        settings.parse_ceph_config(["osd_class_dir"])
