@@ -213,15 +213,30 @@ if [ "$#" -eq 1 ] && [ "$1" = version ] && ! grep -qw device-mapper /proc/misc; 
 fi
 exec /usr/sbin/dmsetup "$@"
 """
+# Debian trixie's ceph-mgr 18.2.7 imports bcrypt (a PyO3 module) at the top of mgr_util, in every mgr
+# module's subinterpreter; PyO3 refuses all but the first, so 14 modules fail (MGR_MODULE_DEPENDENCY)
+# and Rook cannot reconcile a CephBlockPool (`ceph config get mgr mgr/prometheus/rbd_stats_pools`
+# exits 2 with prometheus unloaded). This moves the import into password_hash, its only user, as
+# later Ceph releases do; the build fails if mgr_util no longer reads as expected.
+LAZY_BCRYPT = r"""
+import re, sys
+path = "/usr/share/ceph/mgr/mgr_util.py"
+text = open(path).read()
+if "\nimport bcrypt\n" not in text or "def password_hash(" not in text:
+    sys.exit("mgr_util.py: no top-level `import bcrypt` or no password_hash: recipe out of date")
+text = text.replace("\nimport bcrypt\n", "\n", 1)
+text = re.sub(r"(def password_hash\(.*\n)", r"\1    import bcrypt  # ceph-conformance: lazily (PyO3)\n", text, count=1)
+open(path, "w").write(text)
+"""
 CEPH_FOR_ROOK = "localhost/ceph-conformance/ceph-rook"
 
 
 def ensure_ceph_for_rook(ceph_release, progress=print):
-    """The suite's Ceph image of ceph_release with DMSETUP and udev added: what the CephCluster's
+    """The suite's Ceph image of ceph_release with DMSETUP, udev and LAZY_BCRYPT: what the CephCluster's
     daemons, its OSD prepare jobs and the toolbox run. Rebuilt when the Ceph image or DMSETUP changes."""
     ceph = cephimage.ensure_ceph_image(ceph_release, progress)
     name = f"{CEPH_FOR_ROOK}:{ceph.rsplit(':', 1)[1]}"
-    inputs = hashlib.sha256(f"{image_id(ceph)}\0{DMSETUP}\0udev".encode()).hexdigest()
+    inputs = hashlib.sha256(f"{image_id(ceph)}\0{DMSETUP}\0udev\0{LAZY_BCRYPT}".encode()).hexdigest()
     if _label(name, INPUTS_LABEL) == inputs:
         return name
     lock_dir = build.cache_root()
@@ -242,6 +257,8 @@ def ensure_ceph_for_rook(ceph_release, progress=print):
                           "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
                           "--no-install-recommends udev && apt-get clean && rm -rf /var/lib/apt/lists/*"),
                  "installing udev", timeout=BUILD_TIMEOUT_S)
+            _run(_buildah("run", "--isolation", "chroot", ctr, "--", "python3", "-c", LAZY_BCRYPT),
+                 "importing bcrypt lazily in the mgr")
             _run(_buildah("config", "--label", f"{INPUTS_LABEL}={inputs}", "--label",
                           "ceph-conformance=ceph-for-rook", ctr), "buildah config")
             _run(_buildah("commit", "--rm", ctr, name), f"buildah commit {name}")
