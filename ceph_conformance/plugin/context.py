@@ -44,26 +44,36 @@ class RunContext:
             self._session = ClusterSession(self.run, self.options, self.target, self.progress)
         return self._session
 
-    def progress(self, message):
+    def _logged(self, message):
+        """The progress line for message, written to the run's progress.log first; None when the
+        terminal is gone (the log goes on alone)."""
         line = f"[ceph {time.time() - self.t0:6.1f}s] {scrub(message)}"
         try:
             with open(self.run.run_dir / "progress.log", "a") as log:
                 log.write(line + "\n")
         except OSError:
             pass
-        if self.terminal_gone:
-            return
+        return None if self.terminal_gone else line
+
+    def _to_terminal(self, line):
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.controller:
+            reporter.ensure_newline()
+            reporter.write_line(line)
+        else:  # an xdist worker: its stderr is the terminal's
+            print(line, file=sys.__stderr__, flush=True)
+
+    def progress(self, message):
+        line = self._logged(message)
+        if line is None:
+            return
         try:
             if self.in_check:
                 # Inside a check the terminal is captured: the line belongs to that check's output, and
                 # going through the reporter would break its line of results.
                 print(line, file=sys.stderr, flush=True)
-            elif reporter is not None and self.controller:
-                reporter.ensure_newline()
-                reporter.write_line(line)
             else:
-                print(line, file=sys.__stderr__, flush=True)
+                self._to_terminal(line)
         except (OSError, ValueError):
             # The terminal went away (`| head` ended, the harness that read it was killed): a
             # progress line must never stop the run, least of all its teardown.
@@ -74,24 +84,14 @@ class RunContext:
         the long first-use steps (host/firstuse.py), so a user watching the run sees why it waits."""
         if not self.in_check:
             return self.progress(message)
-        line = f"[ceph {time.time() - self.t0:6.1f}s] {scrub(message)}"
-        try:
-            with open(self.run.run_dir / "progress.log", "a") as log:
-                log.write(line + "\n")
-        except OSError:
-            pass
-        if self.terminal_gone:
+        line = self._logged(message)
+        if line is None:
             return
         capture = self.config.pluginmanager.get_plugin("capturemanager")
-        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         try:
             # As pytest's live logging does: the capture suspended for the one line.
             with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
-                if reporter is not None and self.controller:
-                    reporter.ensure_newline()
-                    reporter.write_line(line)
-                else:  # an xdist worker: its stderr is the terminal's
-                    print(line, file=sys.__stderr__, flush=True)
+                self._to_terminal(line)
         except (OSError, ValueError):
             self.terminal_gone = True
 
